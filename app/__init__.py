@@ -1,0 +1,50 @@
+"""Application factory: the one place the app is assembled."""
+
+from flask import Flask
+
+from app.auth import bp as auth_bp
+from app.auth.tokens import register_jwt_callbacks
+from app.cli import register_cli
+from app.database import configure_engine
+from app.errors import register_error_handlers, register_jwt_loaders
+from app.extensions import db, jwt, migrate
+from app.guard import enforce_production_settings, warn_about_generated_secrets
+from app.http import assign_request_id, finish_response
+from app.logs import setup_logging
+from app.users import bp as users_bp
+from config import BASE_DIR, INSTANCE_DIR, load_config
+
+
+def create_app(overrides=None):
+    """Build the app: config, extensions, blueprints, error handlers, commands."""
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR), static_folder=None)
+    app.config.from_mapping(load_config(overrides))
+    setup_logging(app)
+    enforce_production_settings(app.config)
+    warn_about_generated_secrets(app.config)
+    register_extensions(app)
+    register_request_hooks(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app):
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
+    jwt.init_app(app)
+    register_jwt_loaders(jwt)
+    register_jwt_callbacks(jwt)
+    with app.app_context():
+        configure_engine(db.engine)
+
+
+def register_request_hooks(app):
+    app.before_request(assign_request_id)
+    app.after_request(finish_response)
+
+
+def register_blueprints(app):
+    app.register_blueprint(auth_bp, url_prefix="/api/v1/auth")
+    app.register_blueprint(users_bp, url_prefix="/api/v1/users")

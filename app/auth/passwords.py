@@ -1,0 +1,88 @@
+"""Password policy and hashing: NFKC, HMAC-SHA256 pre-hash, bcrypt."""
+
+import base64
+import gzip
+import hashlib
+import hmac
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+import bcrypt
+
+from app.errors import ValidationFailed
+
+MIN_LENGTH = 8
+MAX_LENGTH = 256
+COMMON_PASSWORDS_FILE = Path(__file__).parent / "data" / "common-passwords.txt.gz"
+# bcrypt reads at most 72 bytes (and bcrypt 5 raises past them). Every password is first
+# reduced to a 44-byte base64 HMAC-SHA256, so nothing is truncated and no input raises.
+# The key only separates this use of SHA-256; it is not a secret pepper, so rotating
+# SECRET_KEY never locks anyone out.
+PREHASH_KEY = b"auth-server/password-prehash/v1"
+BCRYPT_COST = re.compile(r"^\$2[aby]\$(\d{2})\$")
+
+
+def normalize(password):
+    return unicodedata.normalize("NFKC", password)
+
+
+@lru_cache(maxsize=1)
+def common_passwords():
+    with gzip.open(COMMON_PASSWORDS_FILE, "rt", encoding="utf-8") as lines:
+        return frozenset(line.strip().lower() for line in lines if line.strip())
+
+
+def policy_errors(password, *, email=None):
+    """Why a new password is refused (an empty list when it is acceptable)."""
+    text = normalize(password)
+    if len(text) < MIN_LENGTH:
+        return [f"Must be at least {MIN_LENGTH} characters."]
+    if len(text) > MAX_LENGTH:
+        return [f"Must be at most {MAX_LENGTH} characters."]
+    if text.lower() in common_passwords():
+        return ["This password is too common."]
+    if email and text.strip().lower() == email.strip().lower():
+        return ["The password must not be the same as the email."]
+    return []
+
+
+def check_policy(password, *, email=None, field="password"):
+    """Raise 400 validation_error naming `field` when the password breaks the policy."""
+    errors = policy_errors(password, email=email)
+    if errors:
+        raise ValidationFailed(details={field: errors})
+
+
+def _prehash(password):
+    digest = hmac.new(PREHASH_KEY, normalize(password).encode("utf-8"), hashlib.sha256)
+    return base64.b64encode(digest.digest())
+
+
+def hash_password(password, rounds):
+    """A bcrypt hash of the normalised, pre-hashed password."""
+    return bcrypt.hashpw(_prehash(password), bcrypt.gensalt(rounds)).decode("ascii")
+
+
+def verify_password(password, password_hash):
+    """True when the password matches; never raises on odd input."""
+    try:
+        return bcrypt.checkpw(_prehash(password), password_hash.encode("ascii"))
+    except ValueError:
+        return False
+
+
+def needs_rehash(password_hash, rounds):
+    match = BCRYPT_COST.match(password_hash or "")
+    return not match or int(match.group(1)) != rounds
+
+
+@lru_cache(maxsize=8)
+def _dummy_hash(rounds):
+    return hash_password("dummy password for timing", rounds)
+
+
+def burn_verify_time(password, rounds):
+    """Spend one bcrypt check, so an unknown email costs what a wrong password costs."""
+    verify_password(password, _dummy_hash(rounds))

@@ -1,0 +1,80 @@
+"""Auth endpoints: parse with a schema, call one service, answer with the envelope."""
+
+from flask import g
+from flask_jwt_extended import get_jwt, jwt_required
+
+from app.auth import bp, services, sessions
+from app.auth.tokens import issue_tokens
+from app.auth.transport import (
+    clear_cookies,
+    read_presented_token,
+    requested_transport,
+    token_response,
+)
+from app.errors import success
+from app.http import client_ip, load_body, user_agent
+from app.schemas.auth import LoginSchema, RegisterSchema
+from app.schemas.session import SessionSchema
+from app.schemas.user import login_profile_schema, user_schema
+
+
+@bp.post("/register")
+def register():
+    body = load_body(RegisterSchema())
+    user, user_session = services.register_user(
+        **body, transport=requested_transport(), user_agent=user_agent(), ip=client_ip()
+    )
+    return token_response(
+        issue_tokens(user_session), {"user": user_schema.dump(user)}, status=201
+    )
+
+
+@bp.post("/login")
+def login():
+    body = load_body(LoginSchema())
+    user, user_session = services.authenticate(
+        **body, transport=requested_transport(), user_agent=user_agent(), ip=client_ip()
+    )
+    return token_response(issue_tokens(user_session), login_profile_schema.dump(user))
+
+
+@bp.post("/refresh-token")
+def refresh_token():
+    presented = read_presented_token()
+    refreshed = sessions.rotate_refresh_token(
+        claims=presented.claims, transport=presented.transport
+    )
+    return token_response(issue_tokens(refreshed.session), {})
+
+
+@bp.post("/logout")
+def logout():
+    presented = read_presented_token(allow_access=True, allow_expired=True)
+    sessions.end_session_of_token(claims=presented.claims)
+    return clear_cookies(success({"message": "Logged out."}))
+
+
+@bp.post("/logout-all")
+@jwt_required()
+def logout_all():
+    revoked = sessions.revoke_user_sessions(
+        user_id=g.current_user.id, reason=sessions.REVOKED_LOGOUT_ALL
+    )
+    return clear_cookies(
+        success({"message": "Logged out of every session.", "revoked": revoked})
+    )
+
+
+@bp.get("/sessions")
+@jwt_required()
+def list_sessions():
+    active = sessions.list_active_sessions(user_id=g.current_user.id)
+    schema = SessionSchema(current_session_id=g.current_session_id)
+    return success({"sessions": schema.dump(active, many=True)})
+
+
+@bp.delete("/sessions/<session_id>")
+@jwt_required()
+def revoke_session(session_id):
+    sessions.revoke_own_session(user_id=g.current_user.id, session_id=session_id)
+    return success({"message": "Session revoked."})

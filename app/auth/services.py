@@ -1,0 +1,71 @@
+"""Account services: register and log in."""
+
+import logging
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from app import clock
+from app.auth import passwords
+from app.auth.sessions import open_session
+from app.errors import AccountDisabled, EmailTaken, InvalidCredentials
+from app.extensions import db
+from app.models import User
+
+log = logging.getLogger("app.security")
+
+
+def find_user_by_email(email):
+    return db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+
+
+def register_user(*, name, email, password, transport, user_agent, ip):
+    """Create an account and its first session; 409 when the email is taken."""
+    passwords.check_policy(password, email=email)
+    if find_user_by_email(email) is not None:
+        raise EmailTaken()
+    now = clock.now()
+    user = User(
+        name=name,
+        email=email,
+        password_hash=passwords.hash_password(password, current_app.config["BCRYPT_ROUNDS"]),
+        created_at=now,
+        updated_at=now,
+        password_changed_at=now,
+    )
+    db.session.add(user)
+    try:
+        db.session.flush()
+        user_session = open_session(
+            user=user, transport=transport, user_agent=user_agent, ip=ip
+        )
+        db.session.commit()
+    except IntegrityError:
+        # A parallel registration won the unique index: same answer as the pre-check.
+        db.session.rollback()
+        raise EmailTaken() from None
+    log.info("register: user %s", user.id)
+    return user, user_session
+
+
+def authenticate(*, email, password, transport, user_agent, ip):
+    """Check credentials and open a session; one generic 401 for every wrong case."""
+    rounds = current_app.config["BCRYPT_ROUNDS"]
+    user = find_user_by_email(email)
+    if user is None:
+        # Same bcrypt work as a wrong password: timing does not reveal accounts.
+        passwords.burn_verify_time(password, rounds)
+        log.info("login failed: unknown account")
+        raise InvalidCredentials()
+    if not passwords.verify_password(password, user.password_hash):
+        log.info("login failed: user %s", user.id)
+        raise InvalidCredentials()
+    if not user.is_active:
+        raise AccountDisabled()
+    if passwords.needs_rehash(user.password_hash, rounds):
+        user.password_hash = passwords.hash_password(password, rounds)
+    user_session = open_session(user=user, transport=transport, user_agent=user_agent, ip=ip)
+    db.session.commit()
+    log.info("login ok: user %s", user.id)
+    return user, user_session

@@ -1,0 +1,195 @@
+"""Session services: open, rotate with reuse detection, list, revoke, purge."""
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import delete, or_, select, update
+
+from app import clock
+from app.auth.tokens import new_jti, session_id_of
+from app.errors import AccountDisabled, NotFound, TokenExpired, TokenInvalid, TokenRevoked
+from app.extensions import db
+from app.models import User, UserSession
+
+log = logging.getLogger("app.security")
+
+REVOKED_LOGOUT = "logout"
+REVOKED_LOGOUT_ALL = "logout_all"
+REVOKED_BY_USER = "revoked_by_user"
+REVOKED_REUSE = "reuse_detected"
+REVOKED_PASSWORD_CHANGE = "password_change"
+REVOKED_PASSWORD_RESET = "password_reset"
+REVOKED_DEACTIVATED = "deactivated"
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    session: UserSession
+    rotated: bool
+
+
+def open_session(*, user, transport, user_agent, ip):
+    """A new session for `user` (added to the transaction, not committed)."""
+    now = clock.now()
+    user_session = UserSession(
+        id=uuid.uuid4(),
+        user_id=user.id,
+        transport=transport,
+        refresh_jti=new_jti(),
+        created_at=now,
+        last_used_at=now,
+        expires_at=now + timedelta(seconds=current_app.config["REFRESH_TOKEN_TTL"]),
+        user_agent=user_agent or None,
+        ip=ip or None,
+    )
+    db.session.add(user_session)
+    return user_session
+
+
+def _load_session(session_id):
+    return db.session.execute(
+        select(UserSession, User)
+        .join(User, User.id == UserSession.user_id)
+        .where(UserSession.id == session_id)
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def rotate_refresh_token(*, claims, transport):
+    """Rotate the presented refresh token; grace for the one just rotated; else reuse.
+
+    The conditional UPDATE (WHERE refresh_jti = presented) decides which of several
+    parallel refreshes rotates: exactly one matches a row, on SQLite and PostgreSQL.
+    """
+    session_id = session_id_of(claims)
+    presented = claims.get("jti")
+    row = _load_session(session_id)
+    if row is None:
+        raise TokenRevoked()
+    user_session, user = row
+    if str(user.id) != claims.get("sub"):
+        raise TokenInvalid()
+    if user_session.transport != transport:
+        raise TokenInvalid(f"This session's refresh token travels by {user_session.transport}.")
+    now = clock.now()
+    if user_session.revoked_at is not None:
+        raise TokenRevoked()
+    if user_session.expires_at <= now:
+        raise TokenExpired()
+    if not user.is_active:
+        raise AccountDisabled()
+
+    next_jti = new_jti()
+    result = db.session.execute(
+        update(UserSession)
+        .where(
+            UserSession.id == session_id,
+            UserSession.refresh_jti == presented,
+            UserSession.revoked_at.is_(None),
+        )
+        .values(
+            previous_refresh_jti=presented,
+            refresh_jti=next_jti,
+            rotated_at=now,
+            last_used_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount == 1:
+        db.session.commit()
+        return Refreshed(session=_load_session(session_id)[0], rotated=True)
+    db.session.rollback()
+
+    user_session = _load_session(session_id)[0]
+    if user_session.revoked_at is not None:
+        raise TokenRevoked()
+    grace = timedelta(seconds=current_app.config["REFRESH_REUSE_GRACE_SECONDS"])
+    if (
+        presented is not None
+        and presented == user_session.previous_refresh_jti
+        and user_session.rotated_at is not None
+        and now - user_session.rotated_at <= grace
+    ):
+        # Two tabs refreshed at once: hand the late one the current token, no fork.
+        return Refreshed(session=user_session, rotated=False)
+    revoke_session(session_id=session_id, reason=REVOKED_REUSE)
+    log.warning("refresh token reuse detected; session %s revoked", session_id)
+    raise TokenRevoked("Refresh token reuse detected; the session has been revoked.")
+
+
+def revoke_session(*, session_id, reason, user_id=None):
+    """Revoke one session; returns whether it was active. Commits."""
+    conditions = [UserSession.id == session_id, UserSession.revoked_at.is_(None)]
+    if user_id is not None:
+        conditions.append(UserSession.user_id == user_id)
+    result = db.session.execute(
+        update(UserSession)
+        .where(*conditions)
+        .values(revoked_at=clock.now(), revoked_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def revoke_user_sessions(*, user_id, reason, keep_session_id=None, commit=True):
+    """Revoke every active session of a user (but `keep_session_id`); returns the count."""
+    conditions = [UserSession.user_id == user_id, UserSession.revoked_at.is_(None)]
+    if keep_session_id is not None:
+        conditions.append(UserSession.id != keep_session_id)
+    result = db.session.execute(
+        update(UserSession)
+        .where(*conditions)
+        .values(revoked_at=clock.now(), revoked_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    if commit:
+        db.session.commit()
+    return result.rowcount
+
+
+def end_session_of_token(*, claims):
+    """Logout: end the session a token names; an already-ended one is fine."""
+    session_id = session_id_of(claims)
+    ended = revoke_session(session_id=session_id, reason=REVOKED_LOGOUT)
+    if ended:
+        log.info("logout: session %s ended", session_id)
+    return ended
+
+
+def list_active_sessions(*, user_id):
+    """The user's sessions that are neither revoked nor expired, most recent first."""
+    return db.session.scalars(
+        select(UserSession)
+        .where(
+            UserSession.user_id == user_id,
+            UserSession.revoked_at.is_(None),
+            UserSession.expires_at > clock.now(),
+        )
+        .order_by(UserSession.last_used_at.desc())
+    ).all()
+
+
+def revoke_own_session(*, user_id, session_id):
+    """DELETE /sessions/<id>: 404 unless the session is the user's and active."""
+    try:
+        session_uuid = uuid.UUID(str(session_id))
+    except ValueError:
+        raise NotFound("No such session.") from None
+    if not revoke_session(session_id=session_uuid, reason=REVOKED_BY_USER, user_id=user_id):
+        raise NotFound("No such session.")
+
+
+def purge_sessions(*, retention_days):
+    """Delete sessions that expired or were revoked more than `retention_days` ago."""
+    cutoff = clock.now() - timedelta(days=retention_days)
+    result = db.session.execute(
+        delete(UserSession).where(
+            or_(UserSession.expires_at < cutoff, UserSession.revoked_at < cutoff)
+        )
+    )
+    db.session.commit()
+    return result.rowcount

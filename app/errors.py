@@ -1,0 +1,209 @@
+"""Every answer's envelope, the error classes of API.md, and all error handlers."""
+
+import logging
+
+from flask import jsonify
+from flask_jwt_extended.exceptions import CSRFError
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "token_missing",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+HTTP_MESSAGES = {
+    404: "The requested resource was not found.",
+    405: "The method is not allowed for this resource.",
+    413: "The request body is too large.",
+    415: "The request body must be application/json.",
+    429: "Too many requests; retry later.",
+}
+# Codes that mean a token was sent and refused (RFC 6750 `error="invalid_token"`).
+INVALID_TOKEN_CODES = {"token_invalid", "token_expired", "token_revoked"}
+
+
+class ApiError(Exception):
+    """A failure the client can act on; carries its status and code from API.md."""
+
+    status = 400
+    code = "bad_request"
+    message = "The request could not be processed."
+
+    def __init__(self, message=None, *, details=None, headers=None):
+        super().__init__(message or self.message)
+        self.message = message or self.message
+        self.details = details
+        self.headers = headers or {}
+
+
+class InvalidJSON(ApiError):
+    code = "invalid_json"
+    message = "The request body must be a valid JSON object."
+
+
+class ValidationFailed(ApiError):
+    code = "validation_error"
+    message = "The request body is invalid."
+
+
+class InvalidCredentials(ApiError):
+    status = 401
+    code = "invalid_credentials"
+    message = "Invalid email or password."
+
+
+class TokenMissing(ApiError):
+    status = 401
+    code = "token_missing"
+    message = "Authentication token is missing."
+
+
+class TokenInvalid(ApiError):
+    status = 401
+    code = "token_invalid"
+    message = "Token is invalid."
+
+
+class TokenExpired(ApiError):
+    status = 401
+    code = "token_expired"
+    message = "Token has expired."
+
+
+class TokenRevoked(ApiError):
+    status = 401
+    code = "token_revoked"
+    message = "Token has been revoked."
+
+
+class CSRFFailed(ApiError):
+    status = 403
+    code = "csrf_failed"
+    message = "CSRF token is missing or does not match."
+
+
+class AccountDisabled(ApiError):
+    status = 403
+    code = "account_disabled"
+    message = "This account is disabled."
+
+
+class NotFound(ApiError):
+    status = 404
+    code = "not_found"
+    message = "The requested resource was not found."
+
+
+class EmailTaken(ApiError):
+    status = 409
+    code = "email_taken"
+    message = "An account with this email already exists."
+
+
+def success(data, status=200, headers=None):
+    """The success envelope `{"success": true, "data": ...}`."""
+    response = jsonify({"success": True, "data": data})
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def error_response(status, code, message, details=None, headers=None):
+    """The failure envelope; every error of the app goes through here."""
+    body = {"success": False, "error": message, "code": code}
+    if details:
+        body["details"] = details
+    response = jsonify(body)
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    if status == 401:
+        challenge = 'Bearer realm="api"'
+        if code in INVALID_TOKEN_CODES:
+            challenge += ', error="invalid_token"'
+        response.headers["WWW-Authenticate"] = challenge
+    return response
+
+
+def from_api_error(error):
+    return error_response(
+        error.status, error.code, error.message, error.details, error.headers
+    )
+
+
+def handle_http_exception(error):
+    # Keep headers Werkzeug set (Allow on 405, Retry-After on 429).
+    headers = {
+        name: value
+        for name, value in error.get_response().headers.items()
+        if name.lower() not in {"content-type", "content-length"}
+    }
+    status = error.code or 500
+    code = HTTP_CODES.get(status, "bad_request" if status < 500 else "internal_error")
+    message = HTTP_MESSAGES.get(status) or error.description or error.name
+    return error_response(status, code, message, headers=headers)
+
+
+def handle_validation_error(error):
+    return error_response(
+        400, "validation_error", "The request body is invalid.", details=error.messages
+    )
+
+
+def handle_unexpected(error):
+    from app.http import request_id
+
+    log.exception("unhandled error (request_id=%s)", request_id())
+    return error_response(500, "internal_error", "An internal error occurred.")
+
+
+def register_error_handlers(app):
+    """Route every failure (ours, Werkzeug's, marshmallow's, JWT's) to the envelope."""
+    app.register_error_handler(ApiError, from_api_error)
+    app.register_error_handler(ValidationError, handle_validation_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)
+    # flask-jwt-extended sends CSRF failures to its "unauthorized" loader (401); the
+    # contract wants 403 csrf_failed, so this one class gets its own handler.
+    app.register_error_handler(CSRFError, lambda e: from_api_error(CSRFFailed()))
+
+
+def register_jwt_loaders(jwt):
+    """flask-jwt-extended answers its own errors; make it use the same envelope."""
+
+    @jwt.unauthorized_loader
+    def _missing(reason):
+        return from_api_error(TokenMissing())
+
+    @jwt.invalid_token_loader
+    def _invalid(reason):
+        return from_api_error(TokenInvalid())
+
+    @jwt.expired_token_loader
+    def _expired(header, payload):
+        return from_api_error(TokenExpired())
+
+    @jwt.revoked_token_loader
+    def _revoked(header, payload):
+        return from_api_error(TokenRevoked())
+
+    @jwt.user_lookup_error_loader
+    def _user_lookup_failed(header, payload):
+        return from_api_error(TokenRevoked())
+
+    @jwt.token_verification_failed_loader
+    def _claims_failed(header, payload):
+        return from_api_error(TokenInvalid())
+
+    @jwt.needs_fresh_token_loader
+    def _needs_fresh(header, payload):
+        return from_api_error(TokenInvalid("A fresh token is required."))

@@ -1,0 +1,7 @@
+"""All tables, imported here so metadata is complete for Alembic."""
+
+from app.models.one_time_token import OneTimeToken
+from app.models.session import UserSession
+from app.models.user import User
+
+__all__ = ["OneTimeToken", "User", "UserSession"]

@@ -1,0 +1,42 @@
+"""Login sessions: what refresh tokens keep alive and access tokens belong to."""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app import clock
+from app.extensions import db
+from app.models.types import UTCDateTime
+from app.models.user import User
+
+TRANSPORT_COOKIE = "cookie"
+TRANSPORT_BEARER = "bearer"
+
+
+class UserSession(db.Model):
+    __tablename__ = "sessions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    transport: Mapped[str] = mapped_column(String(10))
+    # Only identifiers (jti) of signed refresh tokens are stored, never the tokens.
+    refresh_jti: Mapped[str] = mapped_column(String(64))
+    previous_refresh_jti: Mapped[str | None] = mapped_column(String(64))
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_reason: Mapped[str | None] = mapped_column(String(32))
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    ip: Mapped[str | None] = mapped_column(String(64))
+
+    user: Mapped[User] = relationship(lazy="raise")
+
+    __table_args__ = (
+        Index("ix_sessions_user_id_revoked_at", "user_id", "revoked_at"),
+        Index("ix_sessions_expires_at", "expires_at"),
+        Index("ix_sessions_revoked_at", "revoked_at"),
+    )

@@ -1,0 +1,35 @@
+"""Accounts."""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Boolean, Index, String, func, true
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app import clock
+from app.extensions import db
+from app.models.types import UTCDateTime
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(128))
+    profile_picture: Mapped[str | None] = mapped_column(String(2048))
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=clock.now, onupdate=clock.now
+    )
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
+
+    # Emails are stored normalised, and the database refuses two that differ only by case.
+    __table_args__ = (Index("uq_users_email_lower", func.lower(email), unique=True),)
+
+    @property
+    def email_verified(self):
+        return self.email_verified_at is not None

@@ -1,0 +1,235 @@
+"""Every setting with its default, read from the environment (and `.env`) once.
+
+`load_config(overrides)` is called by `create_app`; code reads `current_app.config`.
+"""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+WEAK_SECRETS = {"", "change-me", "changeme", "secret", "dev", "development", "test"}
+MIN_SECRET_LENGTH = 32
+
+
+def as_bool(value, default=False):
+    """Parse an environment flag: 1/true/yes/on are true, 0/false/no/off false."""
+    if value is None or value == "":
+        return default
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def as_int(value, default):
+    return default if value in (None, "") else int(value)
+
+
+def as_list(value, default=()):
+    if value in (None, ""):
+        return list(default)
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env(name, default=None):
+    return os.environ.get(name, default)
+
+
+class Config:
+    """Defaults shared by every environment; subclasses change what differs."""
+
+    APP_ENV = "base"
+    DEBUG = False
+    TESTING = False
+
+    def __init__(self):
+        # Secrets
+        self.SECRET_KEY = env("SECRET_KEY")
+        self.JWT_SECRET_KEY = env("JWT_SECRET_KEY")
+
+        # Storage
+        self.SQLALCHEMY_DATABASE_URI = env("DATABASE_URL") or self.default_database_url()
+        self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI)
+        self.SQLALCHEMY_TRACK_MODIFICATIONS = False
+
+        # Tokens and sessions
+        self.ACCESS_TOKEN_TTL = as_int(env("ACCESS_TOKEN_TTL"), 3600)
+        self.REFRESH_TOKEN_TTL = as_int(env("REFRESH_TOKEN_TTL"), 5184000)
+        self.REFRESH_REUSE_GRACE_SECONDS = as_int(env("REFRESH_REUSE_GRACE_SECONDS"), 10)
+        self.SESSION_RETENTION_DAYS = as_int(env("SESSION_RETENTION_DAYS"), 30)
+        self.JWT_ALGORITHM = env("JWT_ALGORITHM", "HS256")
+        self.JWT_ISSUER = env("JWT_ISSUER") or None
+
+        # Passwords
+        self.BCRYPT_ROUNDS = as_int(env("BCRYPT_ROUNDS"), self.default_bcrypt_rounds())
+        self.PASSWORD_RESET_TTL = as_int(env("PASSWORD_RESET_TTL"), 1800)
+        self.EMAIL_VERIFY_TTL = as_int(env("EMAIL_VERIFY_TTL"), 86400)
+
+        # Cookies
+        self.COOKIE_SECURE = as_bool(env("COOKIE_SECURE"), self.default_cookie_secure())
+        self.COOKIE_SAMESITE = env("COOKIE_SAMESITE", "Strict")
+        self.COOKIE_DOMAIN = env("COOKIE_DOMAIN") or None
+        self.CSRF_PROTECT = as_bool(env("CSRF_PROTECT"), True)
+
+        # HTTP
+        self.MAX_CONTENT_LENGTH = as_int(env("MAX_CONTENT_LENGTH"), 64 * 1024)
+        self.CORS_ORIGINS = as_list(env("CORS_ORIGINS"))
+        self.FRONTEND_URL = env("FRONTEND_URL", "http://localhost:3000").rstrip("/")
+        self.TRUSTED_PROXY_COUNT = as_int(env("TRUSTED_PROXY_COUNT"), 0)
+
+        # Mail
+        self.MAIL_SERVER = env("MAIL_SERVER") or None
+        self.MAIL_PORT = as_int(env("MAIL_PORT"), 25)
+        self.MAIL_USE_TLS = as_bool(env("MAIL_USE_TLS"), False)
+        self.MAIL_USE_SSL = as_bool(env("MAIL_USE_SSL"), False)
+        self.MAIL_USERNAME = env("MAIL_USERNAME") or None
+        self.MAIL_PASSWORD = env("MAIL_PASSWORD") or None
+        self.MAIL_DEFAULT_SENDER = env("MAIL_DEFAULT_SENDER", "no-reply@localhost")
+        self.MAIL_TIMEOUT = as_int(env("MAIL_TIMEOUT"), 10)
+
+        # Rate limits (flask-limiter syntax)
+        self.RATELIMIT_ENABLED = as_bool(env("RATELIMIT_ENABLED"), self.default_ratelimit())
+        self.RATELIMIT_STORAGE_URI = env("RATELIMIT_STORAGE_URI", "memory://")
+        self.RATELIMIT_LOGIN = env("RATELIMIT_LOGIN", "10 per minute")
+        self.RATELIMIT_LOGIN_ACCOUNT = env("RATELIMIT_LOGIN_ACCOUNT", "5 per minute")
+        self.RATELIMIT_REGISTER = env("RATELIMIT_REGISTER", "10 per hour")
+        self.RATELIMIT_PASSWORD_RESET = env("RATELIMIT_PASSWORD_RESET", "5 per hour")
+        self.RATELIMIT_PASSWORD_RESET_IP = env("RATELIMIT_PASSWORD_RESET_IP", "20 per hour")
+        self.RATELIMIT_REFRESH = env("RATELIMIT_REFRESH", "60 per minute")
+
+        # Observability
+        self.METRICS_ENABLED = as_bool(env("METRICS_ENABLED"), True)
+        self.LOG_LEVEL = env("LOG_LEVEL", "INFO")
+
+    def default_database_url(self):
+        return f"sqlite:///{INSTANCE_DIR / 'auth.db'}"
+
+    def default_bcrypt_rounds(self):
+        return 12
+
+    def default_cookie_secure(self):
+        return True
+
+    def default_ratelimit(self):
+        return True
+
+
+class DevelopmentConfig(Config):
+    APP_ENV = "development"
+
+    def default_cookie_secure(self):
+        # Plain http://127.0.0.1 in development: a Secure cookie would not come back.
+        return False
+
+
+class TestingConfig(Config):
+    APP_ENV = "testing"
+    TESTING = True
+
+    def default_database_url(self):
+        return "sqlite://"
+
+    def default_bcrypt_rounds(self):
+        return 4
+
+    def default_ratelimit(self):
+        return False
+
+
+class ProductionConfig(Config):
+    APP_ENV = "production"
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def engine_options(url):
+    """Pool settings per backend: SQLite waits for locks, PostgreSQL pre-pings."""
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 15}}
+    return {
+        "pool_pre_ping": True,
+        "pool_size": as_int(env("DB_POOL_SIZE"), 5),
+        "max_overflow": as_int(env("DB_MAX_OVERFLOW"), 10),
+        "pool_recycle": as_int(env("DB_POOL_RECYCLE"), 1800),
+        "pool_timeout": as_int(env("DB_POOL_TIMEOUT"), 10),
+    }
+
+
+def load_config(overrides=None):
+    """Build the settings dict for `create_app` from the environment and overrides."""
+    load_dotenv(BASE_DIR / ".env", override=False)
+    overrides = dict(overrides or {})
+    app_env = overrides.get("APP_ENV") or env("APP_ENV", "development")
+    if app_env not in CONFIGS:
+        raise RuntimeError(f"APP_ENV must be one of {sorted(CONFIGS)}, not {app_env!r}")
+    config_obj = CONFIGS[app_env]()
+    settings = {
+        key: getattr(config_obj, key) for key in dir(config_obj) if key.isupper()
+    }
+    settings.update(overrides)
+    if "SQLALCHEMY_DATABASE_URI" in overrides and "SQLALCHEMY_ENGINE_OPTIONS" not in overrides:
+        settings["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+            settings["SQLALCHEMY_DATABASE_URI"]
+        )
+    if app_env == "development":
+        fill_development_secrets(settings)
+    elif app_env == "testing":
+        for key in ("SECRET_KEY", "JWT_SECRET_KEY"):
+            settings[key] = settings.get(key) or secrets.token_urlsafe(48)
+    apply_jwt_settings(settings)
+    return settings
+
+
+def fill_development_secrets(settings):
+    """Generate secrets once and keep them in the instance folder across restarts."""
+    for key in ("SECRET_KEY", "JWT_SECRET_KEY"):
+        if settings.get(key):
+            continue
+        path = INSTANCE_DIR / f".{key.lower()}"
+        if not path.exists():
+            INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        settings[key] = path.read_text().strip()
+        settings.setdefault("GENERATED_SECRETS", []).append(key)
+
+
+def apply_jwt_settings(settings):
+    """Translate our settings into flask-jwt-extended's, set explicitly (its defaults are lax)."""
+    settings.update(
+        JWT_TOKEN_LOCATION=["headers"],
+        JWT_ACCESS_TOKEN_EXPIRES=timedelta(seconds=settings["ACCESS_TOKEN_TTL"]),
+        JWT_REFRESH_TOKEN_EXPIRES=timedelta(seconds=settings["REFRESH_TOKEN_TTL"]),
+        JWT_REFRESH_COOKIE_NAME="refresh_token",
+        JWT_REFRESH_COOKIE_PATH="/api/v1/auth",
+        JWT_REFRESH_CSRF_COOKIE_NAME="csrf_refresh_token",
+        # The SPA reads this cookie from its own pages, so it must cover every path.
+        JWT_REFRESH_CSRF_COOKIE_PATH="/",
+        JWT_COOKIE_SECURE=settings["COOKIE_SECURE"],
+        JWT_COOKIE_SAMESITE=settings["COOKIE_SAMESITE"],
+        JWT_COOKIE_DOMAIN=settings["COOKIE_DOMAIN"],
+        JWT_COOKIE_CSRF_PROTECT=settings["CSRF_PROTECT"],
+        JWT_CSRF_IN_COOKIES=True,
+        JWT_CSRF_CHECK_FORM=False,
+        JWT_ACCESS_CSRF_HEADER_NAME="X-CSRF-TOKEN",
+        JWT_REFRESH_CSRF_HEADER_NAME="X-CSRF-TOKEN",
+        JWT_SESSION_COOKIE=False,
+        JWT_ERROR_MESSAGE_KEY="error",
+        JWT_DECODE_LEEWAY=0,
+    )
+    if settings.get("JWT_ISSUER"):
+        settings["JWT_ENCODE_ISSUER"] = settings["JWT_ISSUER"]
+        settings["JWT_DECODE_ISSUER"] = settings["JWT_ISSUER"]

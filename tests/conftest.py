@@ -1,0 +1,211 @@
+"""Fixtures: a fresh app and database per test, a client, users and logged-in callers.
+
+SQLite by default (a file per test, so threads share a real database); with
+TEST_DATABASE_URL set, each test gets its own PostgreSQL schema instead.
+"""
+
+import os
+import uuid
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from app import create_app
+from app.auth import passwords
+from app.extensions import db
+from app.models import User
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PASSWORD = "correct horse battery staple"
+
+
+def pytest_report_header(config):
+    return f"database: {TEST_DATABASE_URL or 'sqlite (file per test)'}"
+
+
+@pytest.fixture(scope="session")
+def server_database():
+    """The PostgreSQL server of TEST_DATABASE_URL; unreachable is a skip, or in CI a failure."""
+    if not TEST_DATABASE_URL:
+        yield None
+        return
+    engine = create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as error:  # noqa: BLE001
+        engine.dispose()
+        message = f"TEST_DATABASE_URL unreachable: {error}"
+        if IN_CI:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def database_url(tmp_path, server_database):
+    """A database of this test's own: a SQLite file, or a fresh PostgreSQL schema."""
+    if server_database is None:
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    schema = f"test_{uuid.uuid4().hex[:16]}"
+    with server_database.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(TEST_DATABASE_URL).update_query_dict(
+        {"options": f"-csearch_path={schema}"}
+    )
+    yield url.render_as_string(hide_password=False)
+    with server_database.connect() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+def marker_settings(request):
+    settings = {}
+    if request.node.get_closest_marker("ratelimit"):
+        settings["RATELIMIT_ENABLED"] = True
+    for marker in request.node.iter_markers("config"):
+        settings = {**marker.kwargs, **settings}
+    return settings
+
+
+@pytest.fixture
+def settings():
+    """Extra settings a test (or module) adds; the `config` marker does the same."""
+    return {}
+
+
+@pytest.fixture
+def app(request, database_url, settings):
+    overrides = {
+        "APP_ENV": "testing",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        **marker_settings(request),
+        **settings,
+    }
+    app = create_app(overrides)
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a user directly in the database: make_user(email=..., password=...)."""
+    counter = iter(range(1, 10_000))
+
+    def _make_user(**overrides):
+        number = next(counter)
+        password = overrides.pop("password", PASSWORD)
+        values = {
+            "name": f"User {number}",
+            "email": f"user{number}@example.com",
+            "password_hash": passwords.hash_password(
+                password, app.config["BCRYPT_ROUNDS"]
+            ),
+            **overrides,
+        }
+        with app.app_context():
+            user = User(**values)
+            db.session.add(user)
+            db.session.commit()
+            db.session.refresh(user)
+            db.session.expunge(user)
+        return user
+
+    return _make_user
+
+
+@dataclass
+class Caller:
+    """A logged-in client: its tokens and the headers to use them."""
+
+    client: object
+    user: dict
+    access_token: str
+    refresh_token: str | None = None
+    csrf_token: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def headers(self):
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+    @property
+    def refresh_headers(self):
+        return {"Authorization": f"Bearer {self.refresh_token}"}
+
+
+COOKIE_PATHS = {"refresh_token": "/api/v1/auth", "csrf_refresh_token": "/"}
+
+
+def cookie_value(client, name):
+    """A cookie the test client holds, at the path the server sets it on."""
+    cookie = client.get_cookie(name, path=COOKIE_PATHS.get(name, "/"))
+    return cookie.value if cookie else None
+
+
+class AuthActions:
+    """Register and log in through the HTTP API, as a client would."""
+
+    def __init__(self, app):
+        self.app = app
+        self.count = 0
+
+    def register(self, *, mode="bearer", email=None, password=PASSWORD, name="Ada"):
+        self.count += 1
+        client = self.app.test_client()
+        email = email or f"ada{self.count}-{uuid.uuid4().hex[:6]}@example.com"
+        headers = {"X-Auth-Mode": "bearer"} if mode == "bearer" else {}
+        response = client.post(
+            "/api/v1/auth/register",
+            json={"name": name, "email": email, "password": password},
+            headers=headers,
+        )
+        assert response.status_code == 201, response.get_json()
+        return self._caller(client, response, mode, email, password)
+
+    def login(self, email, password=PASSWORD, *, mode="bearer", client=None):
+        client = client or self.app.test_client()
+        headers = {"X-Auth-Mode": "bearer"} if mode == "bearer" else {}
+        response = client.post(
+            "/api/v1/auth/login",
+            json={"email": email, "password": password},
+            headers=headers,
+        )
+        assert response.status_code == 200, response.get_json()
+        return self._caller(client, response, mode, email, password)
+
+    def _caller(self, client, response, mode, email, password):
+        data = response.get_json()["data"]
+        user = data.get("user") or {k: data[k] for k in ("id", "name", "email")}
+        return Caller(
+            client=client,
+            user=user,
+            access_token=data["accessToken"],
+            refresh_token=data.get("refreshToken"),
+            csrf_token=cookie_value(client, "csrf_refresh_token") if mode == "cookie" else None,
+            extra={"email": email, "password": password, "mode": mode},
+        )
+
+
+@pytest.fixture
+def auth(app):
+    return AuthActions(app)
