@@ -56,14 +56,18 @@ class Config:
         self.JWT_SECRET_KEY = env("JWT_SECRET_KEY")
 
         # Storage
-        self.SQLALCHEMY_DATABASE_URI = env("DATABASE_URL") or self.default_database_url()
+        self.SQLALCHEMY_DATABASE_URI = (
+            env("DATABASE_URL") or self.default_database_url()
+        )
         self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI)
         self.SQLALCHEMY_TRACK_MODIFICATIONS = False
 
         # Tokens and sessions
         self.ACCESS_TOKEN_TTL = as_int(env("ACCESS_TOKEN_TTL"), 3600)
         self.REFRESH_TOKEN_TTL = as_int(env("REFRESH_TOKEN_TTL"), 5184000)
-        self.REFRESH_REUSE_GRACE_SECONDS = as_int(env("REFRESH_REUSE_GRACE_SECONDS"), 10)
+        self.REFRESH_REUSE_GRACE_SECONDS = as_int(
+            env("REFRESH_REUSE_GRACE_SECONDS"), 10
+        )
         self.SESSION_RETENTION_DAYS = as_int(env("SESSION_RETENTION_DAYS"), 30)
         self.JWT_ALGORITHM = env("JWT_ALGORITHM", "HS256")
         self.JWT_ISSUER = env("JWT_ISSUER") or None
@@ -96,13 +100,17 @@ class Config:
         self.MAIL_TIMEOUT = as_int(env("MAIL_TIMEOUT"), 10)
 
         # Rate limits (flask-limiter syntax)
-        self.RATELIMIT_ENABLED = as_bool(env("RATELIMIT_ENABLED"), self.default_ratelimit())
+        self.RATELIMIT_ENABLED = as_bool(
+            env("RATELIMIT_ENABLED"), self.default_ratelimit()
+        )
         self.RATELIMIT_STORAGE_URI = env("RATELIMIT_STORAGE_URI", "memory://")
         self.RATELIMIT_LOGIN = env("RATELIMIT_LOGIN", "10 per minute")
         self.RATELIMIT_LOGIN_ACCOUNT = env("RATELIMIT_LOGIN_ACCOUNT", "5 per minute")
         self.RATELIMIT_REGISTER = env("RATELIMIT_REGISTER", "10 per hour")
         self.RATELIMIT_PASSWORD_RESET = env("RATELIMIT_PASSWORD_RESET", "5 per hour")
-        self.RATELIMIT_PASSWORD_RESET_IP = env("RATELIMIT_PASSWORD_RESET_IP", "20 per hour")
+        self.RATELIMIT_PASSWORD_RESET_IP = env(
+            "RATELIMIT_PASSWORD_RESET_IP", "20 per hour"
+        )
         self.RATELIMIT_REFRESH = env("RATELIMIT_REFRESH", "60 per minute")
 
         # Observability
@@ -180,7 +188,10 @@ def load_config(overrides=None):
         key: getattr(config_obj, key) for key in dir(config_obj) if key.isupper()
     }
     settings.update(overrides)
-    if "SQLALCHEMY_DATABASE_URI" in overrides and "SQLALCHEMY_ENGINE_OPTIONS" not in overrides:
+    if (
+        "SQLALCHEMY_DATABASE_URI" in overrides
+        and "SQLALCHEMY_ENGINE_OPTIONS" not in overrides
+    ):
         settings["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
             settings["SQLALCHEMY_DATABASE_URI"]
         )

@@ -1,8 +1,8 @@
 """The one clock: tests move time by patching `app.clock.now`."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def now():
     """The current time, timezone-aware UTC."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

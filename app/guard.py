@@ -15,7 +15,9 @@ def secret_problem(name, value):
     if not value:
         return f"{name} is not set"
     if value.strip().lower() in WEAK_SECRETS or len(value) < MIN_SECRET_LENGTH:
-        return f"{name} is too weak (use at least {MIN_SECRET_LENGTH} random characters)"
+        return (
+            f"{name} is too weak (use at least {MIN_SECRET_LENGTH} random characters)"
+        )
     return None
 
 

@@ -201,7 +201,9 @@ class AuthActions:
             user=user,
             access_token=data["accessToken"],
             refresh_token=data.get("refreshToken"),
-            csrf_token=cookie_value(client, "csrf_refresh_token") if mode == "cookie" else None,
+            csrf_token=cookie_value(client, "csrf_refresh_token")
+            if mode == "cookie"
+            else None,
             extra={"email": email, "password": password, "mode": mode},
         )
 

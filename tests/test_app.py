@@ -9,6 +9,12 @@ def test_create_app_registers_both_blueprints(app):
 
 
 def test_create_app_accepts_overrides(database_url):
-    app = create_app({"APP_ENV": "testing", "SQLALCHEMY_DATABASE_URI": database_url, "ACCESS_TOKEN_TTL": 60})
+    app = create_app(
+        {
+            "APP_ENV": "testing",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "ACCESS_TOKEN_TTL": 60,
+        }
+    )
     assert app.config["ACCESS_TOKEN_TTL"] == 60
     assert app.config["TESTING"] is True

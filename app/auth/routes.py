@@ -1,7 +1,7 @@
 """Auth endpoints: parse with a schema, call one service, answer with the envelope."""
 
 from flask import g
-from flask_jwt_extended import get_jwt, jwt_required
+from flask_jwt_extended import jwt_required
 
 from app.auth import bp, services, sessions
 from app.auth.tokens import issue_tokens
@@ -57,9 +57,7 @@ def logout():
 @bp.post("/logout-all")
 @jwt_required()
 def logout_all():
-    revoked = sessions.revoke_user_sessions(
-        user_id=g.current_user.id, reason=sessions.REVOKED_LOGOUT_ALL
-    )
+    revoked = sessions.logout_everywhere(user_id=g.current_user.id)
     return clear_cookies(
         success({"message": "Logged out of every session.", "revoked": revoked})
     )

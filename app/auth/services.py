@@ -1,23 +1,21 @@
 """Account services: register and log in."""
 
-import logging
-
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from app import clock
+from app import clock, events
 from app.auth import passwords
 from app.auth.sessions import open_session
 from app.errors import AccountDisabled, EmailTaken, InvalidCredentials
 from app.extensions import db
 from app.models import User
 
-log = logging.getLogger("app.security")
-
 
 def find_user_by_email(email):
-    return db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+    return db.session.scalar(
+        select(User).where(func.lower(User.email) == email.lower())
+    )
 
 
 def register_user(*, name, email, password, transport, user_agent, ip):
@@ -29,7 +27,9 @@ def register_user(*, name, email, password, transport, user_agent, ip):
     user = User(
         name=name,
         email=email,
-        password_hash=passwords.hash_password(password, current_app.config["BCRYPT_ROUNDS"]),
+        password_hash=passwords.hash_password(
+            password, current_app.config["BCRYPT_ROUNDS"]
+        ),
         created_at=now,
         updated_at=now,
         password_changed_at=now,
@@ -45,7 +45,7 @@ def register_user(*, name, email, password, transport, user_agent, ip):
         # A parallel registration won the unique index: same answer as the pre-check.
         db.session.rollback()
         raise EmailTaken() from None
-    log.info("register: user %s", user.id)
+    events.emit(events.REGISTERED, user_id=str(user.id))
     return user, user_session
 
 
@@ -56,16 +56,18 @@ def authenticate(*, email, password, transport, user_agent, ip):
     if user is None:
         # Same bcrypt work as a wrong password: timing does not reveal accounts.
         passwords.burn_verify_time(password, rounds)
-        log.info("login failed: unknown account")
+        events.emit(events.LOGIN_FAILED, reason="unknown_account")
         raise InvalidCredentials()
     if not passwords.verify_password(password, user.password_hash):
-        log.info("login failed: user %s", user.id)
+        events.emit(events.LOGIN_FAILED, reason="wrong_password", user_id=str(user.id))
         raise InvalidCredentials()
     if not user.is_active:
         raise AccountDisabled()
     if passwords.needs_rehash(user.password_hash, rounds):
         user.password_hash = passwords.hash_password(password, rounds)
-    user_session = open_session(user=user, transport=transport, user_agent=user_agent, ip=ip)
+    user_session = open_session(
+        user=user, transport=transport, user_agent=user_agent, ip=ip
+    )
     db.session.commit()
-    log.info("login ok: user %s", user.id)
+    events.emit(events.LOGIN_OK, user_id=str(user.id))
     return user, user_session

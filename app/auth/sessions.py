@@ -1,6 +1,5 @@
 """Session services: open, rotate with reuse detection, list, revoke, purge."""
 
-import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -8,13 +7,17 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import delete, or_, select, update
 
-from app import clock
+from app import clock, events
 from app.auth.tokens import new_jti, session_id_of
-from app.errors import AccountDisabled, NotFound, TokenExpired, TokenInvalid, TokenRevoked
+from app.errors import (
+    AccountDisabled,
+    NotFound,
+    TokenExpired,
+    TokenInvalid,
+    TokenRevoked,
+)
 from app.extensions import db
 from app.models import User, UserSession
-
-log = logging.getLogger("app.security")
 
 REVOKED_LOGOUT = "logout"
 REVOKED_LOGOUT_ALL = "logout_all"
@@ -73,7 +76,9 @@ def rotate_refresh_token(*, claims, transport):
     if str(user.id) != claims.get("sub"):
         raise TokenInvalid()
     if user_session.transport != transport:
-        raise TokenInvalid(f"This session's refresh token travels by {user_session.transport}.")
+        raise TokenInvalid(
+            f"This session's refresh token travels by {user_session.transport}."
+        )
     now = clock.now()
     if user_session.revoked_at is not None:
         raise TokenRevoked()
@@ -100,6 +105,7 @@ def rotate_refresh_token(*, claims, transport):
     )
     if result.rowcount == 1:
         db.session.commit()
+        events.emit(events.REFRESHED, session_id=str(session_id))
         return Refreshed(session=_load_session(session_id)[0], rotated=True)
     db.session.rollback()
 
@@ -116,7 +122,7 @@ def rotate_refresh_token(*, claims, transport):
         # Two tabs refreshed at once: hand the late one the current token, no fork.
         return Refreshed(session=user_session, rotated=False)
     revoke_session(session_id=session_id, reason=REVOKED_REUSE)
-    log.warning("refresh token reuse detected; session %s revoked", session_id)
+    events.emit(events.REUSE_DETECTED, session_id=str(session_id))
     raise TokenRevoked("Refresh token reuse detected; the session has been revoked.")
 
 
@@ -156,8 +162,15 @@ def end_session_of_token(*, claims):
     session_id = session_id_of(claims)
     ended = revoke_session(session_id=session_id, reason=REVOKED_LOGOUT)
     if ended:
-        log.info("logout: session %s ended", session_id)
+        events.emit(events.LOGOUT, session_id=str(session_id))
     return ended
+
+
+def logout_everywhere(*, user_id):
+    """Logout-all: end every session of the user; returns how many were active."""
+    revoked = revoke_user_sessions(user_id=user_id, reason=REVOKED_LOGOUT_ALL)
+    events.emit(events.LOGOUT_ALL, user_id=str(user_id), revoked=revoked)
+    return revoked
 
 
 def list_active_sessions(*, user_id):
@@ -179,8 +192,13 @@ def revoke_own_session(*, user_id, session_id):
         session_uuid = uuid.UUID(str(session_id))
     except ValueError:
         raise NotFound("No such session.") from None
-    if not revoke_session(session_id=session_uuid, reason=REVOKED_BY_USER, user_id=user_id):
+    if not revoke_session(
+        session_id=session_uuid, reason=REVOKED_BY_USER, user_id=user_id
+    ):
         raise NotFound("No such session.")
+    events.emit(
+        events.SESSION_REVOKED, session_id=str(session_uuid), user_id=str(user_id)
+    )
 
 
 def purge_sessions(*, retention_days):

@@ -26,7 +26,9 @@ def requested_transport():
     """The transport a new session uses: `X-Auth-Mode: bearer`, else cookie."""
     mode = request.headers.get(AUTH_MODE_HEADER, TRANSPORT_COOKIE).strip().lower()
     if mode not in {TRANSPORT_COOKIE, TRANSPORT_BEARER}:
-        raise ValidationFailed(details={AUTH_MODE_HEADER: ["Must be cookie or bearer."]})
+        raise ValidationFailed(
+            details={AUTH_MODE_HEADER: ["Must be cookie or bearer."]}
+        )
     return mode
 
 
@@ -104,7 +106,9 @@ def token_response(issued, data, status=200):
         headers={"Authorization": f"Bearer {issued.access_token}"},
     )
     if issued.transport == TRANSPORT_COOKIE:
-        set_refresh_cookies(response, issued.refresh_token, max_age=issued.refresh_expires_in)
+        set_refresh_cookies(
+            response, issued.refresh_token, max_age=issued.refresh_expires_in
+        )
     return response
 
 

@@ -18,7 +18,9 @@ class OneTimeToken(db.Model):
     __tablename__ = "one_time_tokens"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE")
+    )
     purpose: Mapped[str] = mapped_column(String(32))
     # SHA-256 of the mailed token: a database leak gives no usable link.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -19,7 +19,9 @@ class UserSession(db.Model):
     __tablename__ = "sessions"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE")
+    )
     transport: Mapped[str] = mapped_column(String(10))
     # Only identifiers (jti) of signed refresh tokens are stored, never the tokens.
     refresh_jti: Mapped[str] = mapped_column(String(64))

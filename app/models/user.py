@@ -20,12 +20,16 @@ class User(db.Model):
     password_hash: Mapped[str] = mapped_column(String(128))
     profile_picture: Mapped[str | None] = mapped_column(String(2048))
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    is_active: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true()
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=clock.now, onupdate=clock.now
     )
-    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    password_changed_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=clock.now
+    )
 
     # Emails are stored normalised, and the database refuses two that differ only by case.
     __table_args__ = (Index("uq_users_email_lower", func.lower(email), unique=True),)

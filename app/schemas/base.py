@@ -1,7 +1,7 @@
 """The camelCase base schema and the field types every schema shares."""
 
 import unicodedata
-from datetime import timezone
+from datetime import UTC
 
 from marshmallow import RAISE, Schema, ValidationError, fields
 
@@ -59,5 +59,5 @@ class UTCDateTimeField(fields.Field):
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
             return None
-        text = value.astimezone(timezone.utc).isoformat(timespec="seconds")
+        text = value.astimezone(UTC).isoformat(timespec="seconds")
         return text.replace("+00:00", "Z")

@@ -1,0 +1,31 @@
+"""Security events (login ok/failed, reuse detected, logout...): one call site each.
+
+`emit` is the single seam for audit logs and metrics, so services never log or count
+security events by hand.
+"""
+
+import logging
+
+log = logging.getLogger("app.security")
+
+LOGIN_OK = "login_ok"
+LOGIN_FAILED = "login_failed"
+REGISTERED = "registered"
+REFRESHED = "refreshed"
+REUSE_DETECTED = "reuse_detected"
+LOGOUT = "logout"
+LOGOUT_ALL = "logout_all"
+SESSION_REVOKED = "session_revoked"
+RATE_LIMITED = "rate_limited"
+PASSWORD_CHANGED = "password_changed"
+RESET_REQUESTED = "password_reset_requested"
+RESET_COMPLETED = "password_reset_completed"
+EMAIL_VERIFIED = "email_verified"
+MAIL_SENT = "mail_sent"
+MAIL_FAILED = "mail_failed"
+
+
+def emit(event, **fields):
+    """Record one security event; `fields` must never hold a secret."""
+    level = logging.WARNING if event in {REUSE_DETECTED, RATE_LIMITED} else logging.INFO
+    log.log(level, event, extra={"event": event, "fields": fields})
