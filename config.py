@@ -219,7 +219,7 @@ def fill_development_secrets(settings):
 
 
 def apply_jwt_settings(settings):
-    """Translate our settings into flask-jwt-extended's, set explicitly (its defaults are lax)."""
+    """Translate our settings into flask-jwt-extended's (its defaults are lax)."""
     settings.update(
         JWT_TOKEN_LOCATION=["headers"],
         JWT_ACCESS_TOKEN_EXPIRES=timedelta(seconds=settings["ACCESS_TOKEN_TTL"]),

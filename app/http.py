@@ -77,7 +77,7 @@ def has_body():
 
 
 def read_json_object(*, optional=False):
-    """The request body as a dict, or a 4xx: 415 not JSON, 413 too big, 400 malformed."""
+    """The body as a dict, or 4xx: 415 not JSON, 413 too big, 400 malformed."""
     if not has_body():
         if optional:
             return {}

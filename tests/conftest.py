@@ -28,7 +28,7 @@ def pytest_report_header(config):
 
 @pytest.fixture(scope="session")
 def server_database():
-    """The PostgreSQL server of TEST_DATABASE_URL; unreachable is a skip, or in CI a failure."""
+    """The PostgreSQL of TEST_DATABASE_URL; unreachable: skip, or in CI fail."""
     if not TEST_DATABASE_URL:
         yield None
         return

@@ -142,7 +142,7 @@ def revoke_session(*, session_id, reason, user_id=None):
 
 
 def revoke_user_sessions(*, user_id, reason, keep_session_id=None, commit=True):
-    """Revoke every active session of a user (but `keep_session_id`); returns the count."""
+    """Revoke the user's active sessions, but `keep_session_id`; returns how many."""
     conditions = [UserSession.user_id == user_id, UserSession.revoked_at.is_(None)]
     if keep_session_id is not None:
         conditions.append(UserSession.id != keep_session_id)

@@ -99,7 +99,7 @@ def token_body(issued):
 
 
 def token_response(issued, data, status=200):
-    """The envelope with tokens: access token in body and header, refresh per transport."""
+    """Envelope with tokens: access in body and header, refresh per transport."""
     response = success(
         {**data, **token_body(issued)},
         status,

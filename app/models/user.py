@@ -31,7 +31,7 @@ class User(db.Model):
         UTCDateTime(), default=clock.now
     )
 
-    # Emails are stored normalised, and the database refuses two that differ only by case.
+    # Emails are stored normalised; the database refuses two that differ by case.
     __table_args__ = (Index("uq_users_email_lower", func.lower(email), unique=True),)
 
     @property
