@@ -6,9 +6,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app import clock
 from app.extensions import db
-from app.models.types import UTCDateTime
+from app.models.types import UTCDateTime, utcnow
 
 PURPOSE_PASSWORD_RESET = "password_reset"
 PURPOSE_EMAIL_VERIFY = "email_verify"
@@ -24,7 +23,7 @@ class OneTimeToken(db.Model):
     purpose: Mapped[str] = mapped_column(String(32))
     # SHA-256 of the mailed token: a database leak gives no usable link.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -6,9 +6,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app import clock
 from app.extensions import db
-from app.models.types import UTCDateTime
+from app.models.types import UTCDateTime, utcnow
 from app.models.user import User
 
 TRANSPORT_COOKIE = "cookie"
@@ -27,8 +26,8 @@ class UserSession(db.Model):
     refresh_jti: Mapped[str] = mapped_column(String(64))
     previous_refresh_jti: Mapped[str | None] = mapped_column(String(64))
     rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
-    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_reason: Mapped[str | None] = mapped_column(String(32))

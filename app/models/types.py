@@ -5,6 +5,13 @@ from datetime import UTC
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
+from app import clock
+
+
+def utcnow():
+    """Column default: looks `clock.now` up at call time, so tests can move time."""
+    return clock.now()
+
 
 class UTCDateTime(TypeDecorator):
     """Aware UTC datetimes in and out; SQLite would otherwise hand back naive ones."""

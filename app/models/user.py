@@ -6,9 +6,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, Index, String, func, true
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app import clock
 from app.extensions import db
-from app.models.types import UTCDateTime
+from app.models.types import UTCDateTime, utcnow
 
 
 class User(db.Model):
@@ -23,12 +22,12 @@ class User(db.Model):
     is_active: Mapped[bool] = mapped_column(
         Boolean, default=True, server_default=true()
     )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
-        UTCDateTime(), default=clock.now, onupdate=clock.now
+        UTCDateTime(), default=utcnow, onupdate=utcnow
     )
     password_changed_at: Mapped[datetime] = mapped_column(
-        UTCDateTime(), default=clock.now
+        UTCDateTime(), default=utcnow
     )
 
     # Emails are stored normalised; the database refuses two that differ by case.
