@@ -1,0 +1,37 @@
+"""Assertions shared by the test modules."""
+
+
+def assert_error(response, status, code):
+    """The response is the failure envelope with this status and code."""
+    body = response.get_json()
+    assert response.status_code == status, body
+    assert body["success"] is False, body
+    assert body["code"] == code, body
+    assert isinstance(body["error"], str) and body["error"], body
+    return body
+
+
+def assert_ok(response, status=200):
+    body = response.get_json()
+    assert response.status_code == status, body
+    assert body["success"] is True, body
+    return body["data"]
+
+
+def set_cookie_headers(response, name):
+    """The Set-Cookie header lines for one cookie name."""
+    return [
+        value
+        for value in response.headers.getlist("Set-Cookie")
+        if value.startswith(f"{name}=")
+    ]
+
+
+def cookie_attributes(header):
+    """Parse one Set-Cookie header into (value, {attribute: value-or-True})."""
+    first, *rest = [part.strip() for part in header.split(";")]
+    attributes = {}
+    for part in rest:
+        key, _, value = part.partition("=")
+        attributes[key.lower()] = value or True
+    return first.partition("=")[2], attributes
