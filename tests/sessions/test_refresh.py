@@ -277,3 +277,46 @@ def test_disabled_account_refresh_is_403(app, auth, client):
         db.session.commit()
     assert_error(refresh_bearer(client, caller.refresh_token), 403, "account_disabled")
     assert_error(client.get(ME, headers=caller.headers), 403, "account_disabled")
+
+
+def copy_cookies(app, caller):
+    """A second 'tab': another client holding the same cookies as `caller`."""
+    tab = app.test_client()
+    refresh = caller.client.get_cookie("refresh_token", path="/api/v1/auth").value
+    tab.set_cookie("refresh_token", refresh, path="/api/v1/auth")
+    tab.set_cookie("csrf_refresh_token", caller.csrf_token, path="/")
+    return tab
+
+
+def test_cookie_two_tabs_converge_inside_grace(app, auth):
+    tab_a = auth.register(mode="cookie")
+    tab_b = copy_cookies(app, tab_a)
+    first = refresh_cookie(tab_a)
+    assert_ok(first)
+    late = tab_b.post(REFRESH, headers={"X-CSRF-TOKEN": tab_a.csrf_token})
+    data = assert_ok(late)
+    # Tab B is handed the session's current refresh token in its cookie.
+    from flask_jwt_extended import decode_token
+
+    [cookie_a] = set_cookie_headers(first, "refresh_token")
+    [cookie_b] = set_cookie_headers(late, "refresh_token")
+    with app.app_context():
+        jti_a = decode_token(cookie_attributes(cookie_a)[0])["jti"]
+        jti_b = decode_token(cookie_attributes(cookie_b)[0])["jti"]
+    assert jti_a == jti_b
+    assert_ok(tab_b.get(ME, headers={"Authorization": f"Bearer {data['accessToken']}"}))
+    # Both go on refreshing with what they now hold.
+    csrf_b = cookie_attributes(set_cookie_headers(late, "csrf_refresh_token")[0])[0]
+    assert_ok(tab_b.post(REFRESH, headers={"X-CSRF-TOKEN": csrf_b}))
+    csrf_a = cookie_attributes(set_cookie_headers(first, "csrf_refresh_token")[0])[0]
+    assert_ok(tab_a.client.post(REFRESH, headers={"X-CSRF-TOKEN": csrf_a}))
+
+
+def test_cookie_two_tabs_after_grace_old_cookie_revokes(app, auth, move_clock):
+    tab_a = auth.register(mode="cookie")
+    tab_b = copy_cookies(app, tab_a)
+    assert_ok(refresh_cookie(tab_a))
+    move_clock(seconds=11)
+    late = tab_b.post(REFRESH, headers={"X-CSRF-TOKEN": tab_a.csrf_token})
+    assert_error(late, 401, "token_revoked")
+    assert_error(tab_a.client.get(ME, headers=tab_a.headers), 401, "token_revoked")
