@@ -71,6 +71,18 @@ class Config:
         self.SESSION_RETENTION_DAYS = as_int(env("SESSION_RETENTION_DAYS"), 30)
         self.JWT_ALGORITHM = env("JWT_ALGORITHM", "HS256")
         self.JWT_ISSUER = env("JWT_ISSUER") or None
+        # Asymmetric signing (RS256, ES256, EdDSA): PEM in the variable or a file path.
+        self.JWT_PRIVATE_KEY = env("JWT_PRIVATE_KEY") or None
+        self.JWT_PRIVATE_KEY_FILE = env("JWT_PRIVATE_KEY_FILE") or None
+        self.JWT_PUBLIC_KEY = env("JWT_PUBLIC_KEY") or None
+        self.JWT_PUBLIC_KEY_FILE = env("JWT_PUBLIC_KEY_FILE") or None
+        # Rotation: keys that no longer sign but still verify, until removed.
+        self.JWT_PREVIOUS_PUBLIC_KEYS = env("JWT_PREVIOUS_PUBLIC_KEYS") or None
+        self.JWT_PREVIOUS_PUBLIC_KEY_FILES = as_list(
+            env("JWT_PREVIOUS_PUBLIC_KEY_FILES")
+        )
+        self.JWT_PREVIOUS_SECRET_KEYS = as_list(env("JWT_PREVIOUS_SECRET_KEYS"))
+        self.JWKS_MAX_AGE = as_int(env("JWKS_MAX_AGE"), 300)
 
         # Passwords
         self.BCRYPT_ROUNDS = as_int(env("BCRYPT_ROUNDS"), self.default_bcrypt_rounds())
@@ -88,6 +100,9 @@ class Config:
         self.CORS_ORIGINS = as_list(env("CORS_ORIGINS"))
         self.FRONTEND_URL = env("FRONTEND_URL", "http://localhost:3000").rstrip("/")
         self.TRUSTED_PROXY_COUNT = as_int(env("TRUSTED_PROXY_COUNT"), 0)
+        # gunicorn workers (gunicorn.conf.py reads the same variable, default 2).
+        self.WEB_CONCURRENCY = as_int(env("WEB_CONCURRENCY"), 2)
+        self.DEBUG = as_bool(env("FLASK_DEBUG")) or as_bool(env("DEBUG"))
 
         # Mail
         self.MAIL_SERVER = env("MAIL_SERVER") or None

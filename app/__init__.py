@@ -3,6 +3,7 @@
 from flask import Flask
 
 from app.auth import bp as auth_bp
+from app.auth.jwks import register_signing_keys
 from app.auth.tokens import register_jwt_callbacks
 from app.cli import register_cli
 from app.database import configure_engine
@@ -23,6 +24,7 @@ def create_app(overrides=None):
     enforce_production_settings(app.config)
     warn_about_generated_secrets(app.config)
     register_extensions(app)
+    register_signing_keys(app)
     register_request_hooks(app)
     register_blueprints(app)
     register_error_handlers(app)

@@ -1,12 +1,20 @@
-"""Flask commands: `flask auth ...`."""
+"""Flask commands: `flask auth ...`, `flask users ...`, `flask keys ...`."""
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from marshmallow import ValidationError
 
+from app.auth.keys import ASYMMETRIC, write_key_pair
 from app.auth.sessions import purge_sessions
+from app.errors import ApiError
+from app.guard import settings_checks
+from app.schemas.auth import RegisterSchema
+from app.users import admin
 
-auth_cli = AppGroup("auth", help="Session housekeeping.")
+auth_cli = AppGroup("auth", help="Session housekeeping and settings checks.")
+users_cli = AppGroup("users", help="Manage accounts.")
+keys_cli = AppGroup("keys", help="JWT signing keys.")
 
 
 @auth_cli.command("purge")
@@ -24,5 +32,133 @@ def purge(retention_days):
     click.echo(f"Deleted {deleted} sessions ended more than {days} days ago.")
 
 
+@auth_cli.command("doctor")
+def doctor():
+    """Print the production checks, pass or fail; exit 1 on a failure in production."""
+    app_env = current_app.config["APP_ENV"]
+    checks = settings_checks(current_app.config)
+    click.echo(f"APP_ENV={app_env}")
+    for check in checks:
+        status = "PASS" if check.ok else "FAIL"
+        click.echo(f"{status}  {check.setting:<24} {check.message}")
+    failed = sum(not check.ok for check in checks)
+    if not failed:
+        click.echo("All checks pass.")
+    elif app_env == "production":
+        click.echo(f"{failed} check(s) fail: the app refuses to start in production.")
+        raise SystemExit(1)
+    else:
+        click.echo(f"{failed} check(s) would fail in production (advice only here).")
+
+
+def fail_with(error):
+    """Turn a service error into a clear CLI error (exit code 1)."""
+    if isinstance(error, ValidationError):
+        messages = error.messages
+    else:
+        messages = error.details or {}
+    lines = [
+        f"  {name}: {' '.join(problems)}" for name, problems in sorted(messages.items())
+    ]
+    head = getattr(error, "message", "Invalid input.")
+    code = getattr(error, "code", "validation_error")
+    raise click.ClickException("\n".join([f"{head} ({code})", *lines]))
+
+
+@users_cli.command("create")
+@click.option("--email", prompt=True, help="The account's email address.")
+@click.option("--name", prompt=True, help="The account's display name.")
+@click.option("--verified", is_flag=True, help="Mark the email address as verified.")
+def create_user(email, name, verified):
+    """Create an account; the password is prompted twice and never echoed."""
+    password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        body = RegisterSchema().load(
+            {"name": name, "email": email, "password": password}
+        )
+        user = admin.create_account(**body, verified=verified)
+    except (ApiError, ValidationError) as error:
+        fail_with(error)
+    click.echo(f"Created account {user.email} (id {user.id}).")
+
+
+@users_cli.command("deactivate")
+@click.argument("email")
+def deactivate_user(email):
+    """Disable an account and end all its sessions (reason: deactivated)."""
+    try:
+        user, revoked = admin.deactivate_account(email=email)
+    except ApiError as error:
+        fail_with(error)
+    click.echo(f"Deactivated {user.email}; {revoked} session(s) revoked.")
+
+
+@users_cli.command("activate")
+@click.argument("email")
+def activate_user(email):
+    """Enable a deactivated account again (its old sessions stay ended)."""
+    try:
+        user = admin.activate_account(email=email)
+    except ApiError as error:
+        fail_with(error)
+    click.echo(f"Activated {user.email}.")
+
+
+@users_cli.command("seed-demo")
+@click.option("--count", default=3, show_default=True, help="How many accounts.")
+@click.option(
+    "--allow-testing",
+    is_flag=True,
+    help="Also run with APP_ENV=testing (for the test suite). Production: never.",
+)
+def seed_demo(count, allow_testing):
+    """Development only: create demo accounts and print their credentials."""
+    try:
+        accounts = admin.seed_demo_accounts(count=count, allow_testing=allow_testing)
+    except (admin.NotAllowedHere, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    for account in accounts:
+        if account.password is None:
+            click.echo(f"{account.email}  (exists already; password unchanged)")
+        else:
+            click.echo(f"{account.email}  {account.password}")
+
+
+@keys_cli.command("generate")
+@click.option(
+    "--algorithm",
+    type=click.Choice(ASYMMETRIC),
+    required=True,
+    help="RS256 (RSA 3072), ES256 (P-256) or EdDSA (Ed25519).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Directory for jwt-private.pem and jwt-public.pem [instance/keys].",
+)
+@click.option("--force", is_flag=True, help="Overwrite existing key files.")
+def generate_keys(algorithm, out, force):
+    """Write a new private key (mode 0600) and its public key; print the public key."""
+    directory = out or f"{current_app.instance_path}/keys"
+    try:
+        generated = write_key_pair(
+            algorithm=algorithm, directory=directory, force=force
+        )
+    except FileExistsError as error:
+        raise click.ClickException(
+            f"{error} exists; pass --force to overwrite it"
+        ) from None
+    click.echo(f"Private key: {generated.private_path} (mode 0600, keep it secret)")
+    click.echo(f"Public key:  {generated.public_path}")
+    click.echo(f"kid:         {generated.kid}")
+    click.echo(generated.public_pem.rstrip())
+    click.echo("Sign with it:")
+    click.echo(f"  JWT_ALGORITHM={algorithm}")
+    click.echo(f"  JWT_PRIVATE_KEY_FILE={generated.private_path.resolve()}")
+
+
 def register_cli(app):
     app.cli.add_command(auth_cli)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(keys_cli)

@@ -23,6 +23,9 @@ RESET_COMPLETED = "password_reset_completed"
 EMAIL_VERIFIED = "email_verified"
 MAIL_SENT = "mail_sent"
 MAIL_FAILED = "mail_failed"
+ACCOUNT_CREATED = "account_created"
+ACCOUNT_DEACTIVATED = "account_deactivated"
+ACCOUNT_ACTIVATED = "account_activated"
 
 
 def emit(event, **fields):

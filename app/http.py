@@ -32,7 +32,11 @@ def assign_request_id():
 def finish_response(response):
     """Headers every answer carries: the request id, and no caching of API data."""
     response.headers["X-Request-ID"] = request_id()
-    if response.mimetype == "application/json":
+    # A response that chose its own caching (the public JWKS) keeps it.
+    if (
+        response.mimetype == "application/json"
+        and "Cache-Control" not in response.headers
+    ):
         response.headers["Cache-Control"] = "no-store"
         response.headers.setdefault("Pragma", "no-cache")
     return response

@@ -80,12 +80,13 @@ def rotate_refresh_token(*, claims, transport):
             f"This session's refresh token travels by {user_session.transport}."
         )
     now = clock.now()
+    # Deactivation revokes the sessions too; say why (403), as the access check does.
+    if not user.is_active:
+        raise AccountDisabled()
     if user_session.revoked_at is not None:
         raise TokenRevoked()
     if user_session.expires_at <= now:
         raise TokenExpired()
-    if not user.is_active:
-        raise AccountDisabled()
 
     next_jti = new_jti()
     result = db.session.execute(

@@ -68,10 +68,12 @@ def load_principal(claims):
     ).first()
     if row is None or str(row.User.id) != claims.get("sub"):
         raise TokenRevoked()
-    if row.revoked_at is not None or row.expires_at <= clock.now():
-        raise TokenRevoked()
+    # Before the session check: deactivation also revokes the sessions, and the
+    # client should learn the account is disabled, not merely that it was logged out.
     if not row.User.is_active:
         raise AccountDisabled()
+    if row.revoked_at is not None or row.expires_at <= clock.now():
+        raise TokenRevoked()
     g.current_user = row.User
     g.current_session_id = session_id
 

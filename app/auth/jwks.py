@@ -1,0 +1,58 @@
+"""`GET /.well-known/jwks.json`, and the start-up wiring of the signing keys."""
+
+import logging
+
+from flask import Blueprint, current_app, jsonify
+
+from app.auth.keys import (
+    KeyConfigError,
+    current_keyset,
+    load_keyset,
+    register_key_callbacks,
+)
+from app.errors import NotFound
+from app.extensions import jwt
+from app.guard import maintenance_command
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("jwks", __name__)
+
+
+@bp.get("/.well-known/jwks.json")
+def jwks():
+    """The public keys that verify this server's tokens, as a JWK Set (RFC 7517).
+
+    A standard document, not an envelope: verifiers (PyJWKClient, jose, ...) read it
+    as is. Public, so caches may keep it a few minutes.
+    """
+    keyset = current_keyset()
+    if not keyset.asymmetric:
+        raise NotFound(
+            "No public keys: tokens are signed with a shared secret (HS256)."
+        )
+    response = jsonify({"keys": list(keyset.jwks)})
+    max_age = current_app.config["JWKS_MAX_AGE"]
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    return response
+
+
+def register_signing_keys(app):
+    """Load the keys, point flask-jwt-extended at them, serve the JWKS."""
+    try:
+        keyset = load_keyset(app.config)
+    except KeyConfigError:
+        if not maintenance_command():
+            raise
+        # `flask auth doctor` reports the problem; `flask keys generate` fixes it.
+        log.warning("signing keys are not usable; only maintenance commands run")
+        keyset = None
+    app.extensions["signing_keys"] = keyset
+    if keyset is not None:
+        app.config.update(
+            JWT_ALGORITHM=keyset.algorithm,
+            # Only the configured algorithm is accepted, whatever a token's header says.
+            JWT_DECODE_ALGORITHMS=[keyset.algorithm],
+        )
+    register_key_callbacks(jwt)
+    app.register_blueprint(bp)

@@ -1,0 +1,108 @@
+"""Operator services behind `flask users ...`: create, deactivate, activate, seed."""
+
+import secrets
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from app import clock, events
+from app.auth import passwords
+from app.auth.services import find_user_by_email
+from app.auth.sessions import REVOKED_DEACTIVATED, revoke_user_sessions
+from app.errors import EmailTaken, NotFound
+from app.extensions import db
+from app.models import User
+
+DEMO_EMAIL = "demo{number}@example.com"
+MAX_DEMO_ACCOUNTS = 20
+
+
+class NotAllowedHere(Exception):
+    """The command refuses to run in this environment."""
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    email: str
+    password: str | None  # None: the account existed already and was left alone
+
+
+def create_account(*, name, email, password, verified=False):
+    """Create an account without opening a session; EmailTaken when it exists."""
+    passwords.check_policy(password, email=email)
+    if find_user_by_email(email) is not None:
+        raise EmailTaken()
+    now = clock.now()
+    user = User(
+        name=name,
+        email=email,
+        password_hash=passwords.hash_password(
+            password, current_app.config["BCRYPT_ROUNDS"]
+        ),
+        email_verified_at=now if verified else None,
+        created_at=now,
+        updated_at=now,
+        password_changed_at=now,
+    )
+    db.session.add(user)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise EmailTaken() from None
+    events.emit(events.ACCOUNT_CREATED, user_id=str(user.id), by="cli")
+    return user
+
+
+def _user_by_email(email):
+    user = find_user_by_email(email.strip().lower())
+    if user is None:
+        raise NotFound("No account with this email.")
+    return user
+
+
+def deactivate_account(*, email):
+    """Disable the account and revoke all its sessions; returns (user, revoked)."""
+    user = _user_by_email(email)
+    user.is_active = False
+    revoked = revoke_user_sessions(
+        user_id=user.id, reason=REVOKED_DEACTIVATED, commit=False
+    )
+    db.session.commit()
+    events.emit(events.ACCOUNT_DEACTIVATED, user_id=str(user.id), revoked=revoked)
+    return user, revoked
+
+
+def activate_account(*, email):
+    """Enable the account again; its old sessions stay revoked (log in anew)."""
+    user = _user_by_email(email)
+    user.is_active = True
+    db.session.commit()
+    events.emit(events.ACCOUNT_ACTIVATED, user_id=str(user.id))
+    return user
+
+
+def seed_demo_accounts(*, count, allow_testing=False):
+    """Demo accounts with random strong passwords, for development only.
+
+    Production is always refused; testing only with `allow_testing`. Existing demo
+    accounts are kept as they are (their password is not shown again).
+    """
+    app_env = current_app.config["APP_ENV"]
+    if app_env == "production" or (app_env == "testing" and not allow_testing):
+        raise NotAllowedHere(f"seed-demo runs in development only, not in {app_env}")
+    if not 1 <= count <= MAX_DEMO_ACCOUNTS:
+        raise ValueError(f"count must be between 1 and {MAX_DEMO_ACCOUNTS}")
+    accounts = []
+    for number in range(1, count + 1):
+        email = DEMO_EMAIL.format(number=number)
+        if find_user_by_email(email) is not None:
+            accounts.append(DemoAccount(email=email, password=None))
+            continue
+        password = secrets.token_urlsafe(15)
+        create_account(
+            name=f"Demo User {number}", email=email, password=password, verified=True
+        )
+        accounts.append(DemoAccount(email=email, password=password))
+    return accounts

@@ -1,0 +1,218 @@
+"""Production refuses unsafe settings; `flask auth doctor` prints the same checks."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app import create_app
+from app.extensions import db
+from app.guard import UnsafeConfiguration, maintenance_command, production_problems
+from tests.keys.support import key_pair
+
+ROOT = Path(__file__).resolve().parents[1]
+FLASK = Path(sys.executable).with_name("flask")
+SECRET = secrets.token_urlsafe(48)
+SAFE = {
+    "APP_ENV": "production",
+    "SECRET_KEY": SECRET,
+    "JWT_SECRET_KEY": secrets.token_urlsafe(48),
+    "JWT_ALGORITHM": "HS256",
+    "COOKIE_SECURE": True,
+    "CSRF_PROTECT": True,
+    "RATELIMIT_ENABLED": True,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "WEB_CONCURRENCY": 1,
+    "DEBUG": False,
+    "BCRYPT_ROUNDS": 12,
+}
+
+
+@pytest.fixture
+def production(database_url):
+    """create_app in production on the test's database, with overrides."""
+    made = []
+
+    def _production(**overrides):
+        app = create_app({**SAFE, "SQLALCHEMY_DATABASE_URI": database_url, **overrides})
+        made.append(app)
+        return app
+
+    yield _production
+    for app in made:
+        with app.app_context():
+            db.engine.dispose()
+
+
+def test_production_starts_with_safe_settings(production):
+    assert production().config["APP_ENV"] == "production"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"SECRET_KEY": None}, "SECRET_KEY is not set"),
+        ({"SECRET_KEY": "change-me"}, "SECRET_KEY is too weak"),
+        ({"JWT_SECRET_KEY": None}, "JWT_SECRET_KEY is not set"),
+        ({"JWT_SECRET_KEY": "x" * 20}, "JWT_SECRET_KEY is too weak"),
+        ({"JWT_PREVIOUS_SECRET_KEYS": ["dev"]}, "JWT_PREVIOUS_SECRET_KEYS"),
+        ({"JWT_ALGORITHM": "RS256"}, "JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE"),
+        ({"JWT_ALGORITHM": "none"}, "JWT_ALGORITHM must be one of"),
+        ({"COOKIE_SECURE": False}, "COOKIE_SECURE is false"),
+        ({"CSRF_PROTECT": False}, "CSRF_PROTECT is false"),
+        ({"WEB_CONCURRENCY": 2}, "RATELIMIT_STORAGE_URI is memory://"),
+        ({"DEBUG": True}, "FLASK_DEBUG"),
+        ({"BCRYPT_ROUNDS": 9}, "BCRYPT_ROUNDS=9 is under 10"),
+    ],
+)
+def test_production_refuses_unsafe_setting(production, overrides, named):
+    with pytest.raises(UnsafeConfiguration, match="Refusing to start") as refused:
+        production(**overrides)
+    assert named in str(refused.value)
+
+
+def test_every_problem_is_named_at_once(production):
+    with pytest.raises(UnsafeConfiguration) as refused:
+        production(COOKIE_SECURE=False, CSRF_PROTECT=False, BCRYPT_ROUNDS=4)
+    for name in ("COOKIE_SECURE", "CSRF_PROTECT", "BCRYPT_ROUNDS"):
+        assert name in str(refused.value)
+
+
+def test_asymmetric_signing_needs_a_private_key_not_a_jwt_secret(production):
+    app = production(
+        JWT_SECRET_KEY=None, JWT_ALGORITHM="ES256", JWT_PRIVATE_KEY=key_pair("ES256")[0]
+    )
+    assert app.extensions["signing_keys"].algorithm == "ES256"
+
+
+def test_limits_in_redis_or_off_allow_several_workers():
+    redis = {
+        **SAFE,
+        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
+        "WEB_CONCURRENCY": 4,
+    }
+    assert production_problems(redis) == []
+    off = {**SAFE, "RATELIMIT_ENABLED": False, "WEB_CONCURRENCY": 4}
+    assert production_problems(off) == []
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("FLASK_DEBUG", "1", "FLASK_DEBUG"),
+        ("DEBUG", "true", "FLASK_DEBUG"),
+        ("WEB_CONCURRENCY", "3", "WEB_CONCURRENCY=3"),
+    ],
+)
+def test_environment_variables_reach_the_guard(
+    production, monkeypatch, variable, value, named
+):
+    monkeypatch.setenv(variable, value)
+    overrides = {
+        key: val for key, val in SAFE.items() if key not in {"DEBUG", "WEB_CONCURRENCY"}
+    }
+    with pytest.raises(UnsafeConfiguration) as refused:
+        create_app({**overrides, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert named in str(refused.value)
+
+
+def test_other_environments_only_warn(database_url):
+    app = create_app(
+        {
+            "APP_ENV": "testing",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "COOKIE_SECURE": False,
+        }
+    )
+    assert app.config["COOKIE_SECURE"] is False
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["/venv/bin/flask", "auth", "doctor"], True),
+        (["/venv/bin/flask", "--app", "wsgi", "keys", "generate", "--algorithm"], True),
+        (["/usr/lib/python3/site-packages/flask/__main__.py", "auth", "doctor"], True),
+        (["/venv/bin/flask", "auth", "purge"], False),
+        (["/venv/bin/flask", "run"], False),
+        (["/venv/bin/gunicorn", "auth", "doctor"], False),
+        (["/venv/bin/flask", "doctor", "auth"], False),
+    ],
+)
+def test_only_the_maintenance_commands_skip_the_refusal(monkeypatch, argv, expected):
+    monkeypatch.setattr(sys, "argv", argv)
+    assert maintenance_command() is expected
+
+
+def test_doctor_in_testing_advises_and_exits_zero(runner):
+    result = runner.invoke(args=["auth", "doctor"])
+    assert result.exit_code == 0, result.output
+    assert "APP_ENV=testing" in result.output
+    for setting in (
+        "SECRET_KEY",
+        "JWT_SECRET_KEY",
+        "JWT keys",
+        "COOKIE_SECURE",
+        "CSRF_PROTECT",
+        "RATELIMIT_STORAGE_URI",
+        "FLASK_DEBUG",
+    ):
+        assert f"PASS  {setting}" in result.output
+    assert "FAIL  BCRYPT_ROUNDS" in result.output  # cost 4 in testing
+    assert "would fail in production" in result.output
+
+
+def test_doctor_in_production_passes_when_safe(production):
+    result = production().test_cli_runner().invoke(args=["auth", "doctor"])
+    assert result.exit_code == 0, result.output
+    assert "All checks pass." in result.output
+    assert "FAIL" not in result.output
+    assert SECRET not in result.output
+
+
+def test_doctor_in_production_fails_naming_the_settings(production, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["/venv/bin/flask", "auth", "doctor"])
+    app = production(COOKIE_SECURE=False, SECRET_KEY="secret")
+    result = app.test_cli_runner().invoke(args=["auth", "doctor"])
+    assert result.exit_code == 1, result.output
+    assert "FAIL  COOKIE_SECURE" in result.output
+    assert "FAIL  SECRET_KEY" in result.output
+    assert "PASS  CSRF_PROTECT" in result.output
+    assert "refuses to start" in result.output
+
+
+def test_real_cli_doctor_runs_where_the_server_would_not(tmp_path):
+    env = {
+        **os.environ,
+        "FLASK_APP": "wsgi.py",
+        "APP_ENV": "production",
+        "SECRET_KEY": SECRET,
+        "JWT_SECRET_KEY": SECRET,
+        "JWT_ALGORITHM": "HS256",
+        "COOKIE_SECURE": "false",
+        "CSRF_PROTECT": "true",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "WEB_CONCURRENCY": "4",
+        "BCRYPT_ROUNDS": "12",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'doctor.db'}",
+    }
+    for name in ("FLASK_DEBUG", "DEBUG", "RATELIMIT_ENABLED"):
+        env.pop(name, None)
+
+    def run(*args):
+        return subprocess.run(  # noqa: S603
+            [str(FLASK), *args], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+
+    doctor = run("auth", "doctor")
+    assert doctor.returncode == 1, doctor.stderr
+    assert "FAIL  COOKIE_SECURE" in doctor.stdout
+    assert "FAIL  RATELIMIT_STORAGE_URI" in doctor.stdout
+    assert SECRET not in doctor.stdout + doctor.stderr
+    server = run("routes")
+    assert server.returncode != 0
+    assert "Refusing to start" in server.stderr
+    assert "COOKIE_SECURE" in server.stderr
