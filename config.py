@@ -113,6 +113,10 @@ class Config:
         self.MAIL_PASSWORD = env("MAIL_PASSWORD") or None
         self.MAIL_DEFAULT_SENDER = env("MAIL_DEFAULT_SENDER", "no-reply@localhost")
         self.MAIL_TIMEOUT = as_int(env("MAIL_TIMEOUT"), 10)
+        # Background sender: queue bound, attempts per mail, first retry delay (ms).
+        self.MAIL_QUEUE_SIZE = as_int(env("MAIL_QUEUE_SIZE"), 1000)
+        self.MAIL_MAX_ATTEMPTS = as_int(env("MAIL_MAX_ATTEMPTS"), 3)
+        self.MAIL_RETRY_BACKOFF_MS = as_int(env("MAIL_RETRY_BACKOFF_MS"), 1000)
 
         # Rate limits (flask-limiter syntax)
         self.RATELIMIT_ENABLED = as_bool(

@@ -60,6 +60,13 @@ class InvalidCredentials(ApiError):
     message = "Invalid email or password."
 
 
+class WrongOldPassword(ApiError):
+    # 400, not 401: the caller is authenticated; only the confirmation was wrong.
+    status = 400
+    code = "invalid_credentials"
+    message = "The current password is incorrect."
+
+
 class TokenMissing(ApiError):
     status = 401
     code = "token_missing"

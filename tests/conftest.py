@@ -16,6 +16,13 @@ from app import create_app
 from app.auth import passwords
 from app.extensions import db
 from app.models import User
+from tests.mailserver import (  # noqa: F401  (fixtures and hook: a real SMTP server)
+    closed_smtp_port,
+    mail_settings,
+    mailbox,
+    pytest_runtest_call,
+    smtp_server,
+)
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 IN_CI = os.environ.get("CI", "").lower() == "true"

@@ -3,7 +3,7 @@
 from flask import g
 from flask_jwt_extended import jwt_required
 
-from app.auth import bp, services, sessions
+from app.auth import bp, email_verification, password_services, services, sessions
 from app.auth.tokens import issue_tokens
 from app.auth.transport import (
     clear_cookies,
@@ -13,7 +13,15 @@ from app.auth.transport import (
 )
 from app.errors import success
 from app.http import client_ip, load_body, user_agent
-from app.schemas.auth import LoginSchema, RegisterSchema
+from app.schemas.auth import (
+    EmailVerifyConfirmSchema,
+    EmptySchema,
+    LoginSchema,
+    PasswordChangeSchema,
+    PasswordResetConfirmSchema,
+    PasswordResetRequestSchema,
+    RegisterSchema,
+)
 from app.schemas.session import SessionSchema
 from app.schemas.user import login_profile_schema, user_schema
 
@@ -76,3 +84,48 @@ def list_sessions():
 def revoke_session(session_id):
     sessions.revoke_own_session(user_id=g.current_user.id, session_id=session_id)
     return success({"message": "Session revoked."})
+
+
+@bp.post("/password/reset")
+def request_password_reset():
+    body = load_body(PasswordResetRequestSchema())
+    password_services.request_password_reset(email=body["email"])
+    # The same answer whether or not the account exists.
+    message = "If an account exists for this email, a reset link has been sent to it."
+    return success({"message": message}, 202)
+
+
+@bp.post("/password/reset/confirm")
+def confirm_password_reset():
+    body = load_body(PasswordResetConfirmSchema())
+    password_services.reset_password(**body)
+    message = "Your password has been reset. Sign in with the new password."
+    return success({"message": message})
+
+
+@bp.post("/password/change")
+@jwt_required()
+def change_password():
+    body = load_body(PasswordChangeSchema())
+    password_services.change_password(
+        **body, user=g.current_user, current_session_id=g.current_session_id
+    )
+    message = "Password changed. Your other sessions have been signed out."
+    return success({"message": message})
+
+
+@bp.post("/email/verify/request")
+@jwt_required()
+def request_email_verification():
+    load_body(EmptySchema(), optional=True)
+    email_verification.request_verification(user=g.current_user)
+    # Already verified: the same 202 and no mail.
+    message = "A verification link is on its way, unless the email is already verified."
+    return success({"message": message}, 202)
+
+
+@bp.post("/email/verify/confirm")
+def confirm_email_verification():
+    body = load_body(EmailVerifyConfirmSchema())
+    user = email_verification.confirm_verification(**body)
+    return success({"user": user_schema.dump(user)})

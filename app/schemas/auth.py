@@ -23,3 +23,29 @@ class LoginSchema(CamelSchema):
 
 class RefreshBodySchema(CamelSchema):
     refresh_token = fields.String(validate=validate.Length(min=1, max=4096))
+
+
+# Mailed tokens are 43 characters; the cap only keeps garbage cheap to refuse.
+ACCOUNT_TOKEN_LENGTH = validate.Length(min=1, max=512)
+
+
+class PasswordResetRequestSchema(CamelSchema):
+    email = NormalizedEmail(required=True, validate=EMAIL_LENGTH)
+
+
+class PasswordResetConfirmSchema(CamelSchema):
+    token = Text(required=True, load_only=True, validate=ACCOUNT_TOKEN_LENGTH)
+    new_password = Text(required=True, load_only=True, validate=PASSWORD_INPUT_LENGTH)
+
+
+class PasswordChangeSchema(CamelSchema):
+    old_password = Text(required=True, load_only=True, validate=PASSWORD_INPUT_LENGTH)
+    new_password = Text(required=True, load_only=True, validate=PASSWORD_INPUT_LENGTH)
+
+
+class EmailVerifyConfirmSchema(CamelSchema):
+    token = Text(required=True, load_only=True, validate=ACCOUNT_TOKEN_LENGTH)
+
+
+class EmptySchema(CamelSchema):
+    """A body with no fields (an absent body is fine; any key is unknown)."""

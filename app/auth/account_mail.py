@@ -1,0 +1,87 @@
+"""The account mails (reset link, password changed, verify email), built and sent.
+
+Links start with FRONTEND_URL, never with the request's Host: a forged Host header must
+not turn a reset mail into a link to someone else's site.
+"""
+
+from urllib.parse import urlencode
+
+from flask import current_app, render_template
+
+from app import clock, mail
+
+KIND_PASSWORD_RESET = "password_reset"
+KIND_PASSWORD_CHANGED = "password_changed"
+KIND_VERIFY_EMAIL = "verify_email"
+
+
+def frontend_link(path, **params):
+    """`{FRONTEND_URL}{path}?{params}`."""
+    base = current_app.config["FRONTEND_URL"].rstrip("/")
+    return f"{base}{path}?{urlencode(params)}"
+
+
+def describe_duration(seconds):
+    """30 minutes, 24 hours, 3 days... for the mail text."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        # "24 hours" reads better than "1 day" for a link's lifetime.
+        if seconds >= size * (2 if unit == "day" else 1) and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds} seconds"
+
+
+def _send(*, user, kind, subject, template, **context):
+    context = {
+        "subject": subject,
+        "name": user.name,
+        "email": user.email,
+        "frontend_url": current_app.config["FRONTEND_URL"],
+        **context,
+    }
+    # .html templates autoescape, so a name like "<script>" stays text in the HTML part.
+    # Through the module attribute, so a test patching app.mail.send_mail sees it.
+    return mail.send_mail(
+        to=user.email,
+        subject=subject,
+        text=render_template(f"mail/{template}.txt", **context),
+        html=render_template(f"mail/{template}.html", **context),
+        kind=kind,
+    )
+
+
+def send_password_reset(*, user, token):
+    """Mail the reset link `{FRONTEND_URL}/reset-password?token=...`."""
+    return _send(
+        user=user,
+        kind=KIND_PASSWORD_RESET,
+        subject="Reset your password",
+        template="password_reset",
+        link=frontend_link("/reset-password", token=token),
+        valid_for=describe_duration(current_app.config["PASSWORD_RESET_TTL"]),
+    )
+
+
+def send_password_changed(*, user, via_reset=False):
+    """Mail the notice that the password was changed (or reset)."""
+    when = clock.now().strftime("%Y-%m-%d %H:%M UTC")
+    return _send(
+        user=user,
+        kind=KIND_PASSWORD_CHANGED,
+        subject="Your password was changed",
+        template="password_changed",
+        when=when,
+        via_reset=via_reset,
+    )
+
+
+def send_verify_email(*, user, token):
+    """Mail the verification link `{FRONTEND_URL}/verify-email?token=...`."""
+    return _send(
+        user=user,
+        kind=KIND_VERIFY_EMAIL,
+        subject="Confirm your email address",
+        template="verify_email",
+        link=frontend_link("/verify-email", token=token),
+        valid_for=describe_duration(current_app.config["EMAIL_VERIFY_TTL"]),
+    )

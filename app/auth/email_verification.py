@@ -1,0 +1,43 @@
+"""Email verification: mail a link, confirm it."""
+
+from flask import current_app
+
+from app import clock, events
+from app.auth import account_mail, account_tokens
+from app.errors import AccountDisabled, TokenInvalid
+from app.extensions import db
+from app.models import User
+from app.models.one_time_token import PURPOSE_EMAIL_VERIFY
+
+
+def request_verification(*, user):
+    """Mail a new verification link (older ones stop working); none when verified."""
+    if user.email_verified:
+        return False
+    account_tokens.void_tokens(user_id=user.id, purpose=PURPOSE_EMAIL_VERIFY)
+    token = account_tokens.issue_token(
+        user_id=user.id,
+        purpose=PURPOSE_EMAIL_VERIFY,
+        ttl_seconds=current_app.config["EMAIL_VERIFY_TTL"],
+    )
+    db.session.commit()
+    account_mail.send_verify_email(user=user, token=token)
+    return True
+
+
+def confirm_verification(*, token):
+    """Mark the token's user verified; returns the user."""
+    record = account_tokens.find_usable_token(raw=token, purpose=PURPOSE_EMAIL_VERIFY)
+    user = db.session.get(User, record.user_id)
+    if user is None:
+        raise TokenInvalid(account_tokens.INVALID_MESSAGE)
+    if not user.is_active:
+        raise AccountDisabled()
+    account_tokens.spend_token(record)
+    if user.email_verified_at is None:
+        now = clock.now()
+        user.email_verified_at = now
+        user.updated_at = now
+    db.session.commit()
+    events.emit(events.EMAIL_VERIFIED, user_id=str(user.id))
+    return user

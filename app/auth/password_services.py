@@ -1,0 +1,84 @@
+"""Password reset (request, confirm) and password change."""
+
+from flask import current_app
+
+from app import clock, events
+from app.auth import account_mail, account_tokens, passwords, sessions
+from app.auth.services import find_user_by_email
+from app.errors import AccountDisabled, TokenInvalid, WrongOldPassword
+from app.extensions import db
+from app.models import User
+from app.models.one_time_token import PURPOSE_PASSWORD_RESET
+
+
+def request_password_reset(*, email):
+    """Mail a reset link when the email has an active account; silent otherwise."""
+    user = find_user_by_email(email)
+    if user is None or not user.is_active:
+        # Unknown email: no token, no mail, nothing written, and the same 202 (no
+        # account enumeration). A real account costs one more INSERT; the SMTP work,
+        # which would show in the timing, happens off the request path.
+        db.session.rollback()
+        events.emit(events.RESET_REQUESTED, user_id=None)
+        return
+    token = account_tokens.issue_token(
+        user_id=user.id,
+        purpose=PURPOSE_PASSWORD_RESET,
+        ttl_seconds=current_app.config["PASSWORD_RESET_TTL"],
+    )
+    db.session.commit()
+    events.emit(events.RESET_REQUESTED, user_id=str(user.id))
+    account_mail.send_password_reset(user=user, token=token)
+
+
+def reset_password(*, token, new_password):
+    """Set a new password with a reset token; ends every session, does not log in."""
+    record = account_tokens.find_usable_token(raw=token, purpose=PURPOSE_PASSWORD_RESET)
+    user = db.session.get(User, record.user_id)
+    if user is None:
+        raise TokenInvalid(account_tokens.INVALID_MESSAGE)
+    if not user.is_active:
+        raise AccountDisabled()
+    # Policy before spending the token: a refused password leaves the link usable.
+    passwords.check_policy(new_password, email=user.email, field="newPassword")
+    new_hash = passwords.hash_password(
+        new_password, current_app.config["BCRYPT_ROUNDS"]
+    )
+    account_tokens.spend_token(record)
+    now = clock.now()
+    user.password_hash = new_hash
+    user.password_changed_at = now
+    user.updated_at = now
+    if user.email_verified_at is None:
+        # The link reached this mailbox: that proves the address as well.
+        user.email_verified_at = now
+    revoked = sessions.revoke_user_sessions(
+        user_id=user.id, reason=sessions.REVOKED_PASSWORD_RESET, commit=False
+    )
+    db.session.commit()
+    events.emit(events.RESET_COMPLETED, user_id=str(user.id), sessions_revoked=revoked)
+    account_mail.send_password_changed(user=user, via_reset=True)
+
+
+def change_password(*, user, current_session_id, old_password, new_password):
+    """Replace the password after checking the old one; ends the other sessions."""
+    if not passwords.verify_password(old_password, user.password_hash):
+        raise WrongOldPassword()
+    passwords.check_policy(new_password, email=user.email, field="newPassword")
+    now = clock.now()
+    user.password_hash = passwords.hash_password(
+        new_password, current_app.config["BCRYPT_ROUNDS"]
+    )
+    user.password_changed_at = now
+    user.updated_at = now
+    # A pending reset link was meant for the old password: it dies with it.
+    account_tokens.void_tokens(user_id=user.id, purpose=PURPOSE_PASSWORD_RESET)
+    revoked = sessions.revoke_user_sessions(
+        user_id=user.id,
+        reason=sessions.REVOKED_PASSWORD_CHANGE,
+        keep_session_id=current_session_id,
+        commit=False,
+    )
+    db.session.commit()
+    events.emit(events.PASSWORD_CHANGED, user_id=str(user.id), sessions_revoked=revoked)
+    account_mail.send_password_changed(user=user)

@@ -1,0 +1,58 @@
+"""Helpers for the password and email-verification tests."""
+
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+from app import clock
+
+RESET = "/api/v1/auth/password/reset"
+RESET_CONFIRM = "/api/v1/auth/password/reset/confirm"
+CHANGE = "/api/v1/auth/password/change"
+VERIFY_REQUEST = "/api/v1/auth/email/verify/request"
+VERIFY_CONFIRM = "/api/v1/auth/email/verify/confirm"
+ME = "/api/v1/users/me"
+LOGIN = "/api/v1/auth/login"
+REFRESH = "/api/v1/auth/refresh-token"
+FRONTEND_URL = "https://app.example.test"
+NEW_PASSWORD = "a brand new passphrase 42"
+
+
+def clock_mover(monkeypatch):
+    """Patch the app's one clock; returns move(**timedelta_args) to move it forward."""
+    offset = timedelta()
+    real_now = clock.now
+
+    def shifted():
+        return real_now() + offset
+
+    monkeypatch.setattr(clock, "now", shifted)
+
+    def move(**delta):
+        nonlocal offset
+        offset += timedelta(**delta)
+
+    return move
+
+
+def token_of(link):
+    """The `token` query parameter of a mailed link."""
+    values = parse_qs(urlsplit(link).query)["token"]
+    assert len(values) == 1
+    return values[0]
+
+
+def events_of(caplog, name):
+    """The fields of every security event `name` logged so far."""
+    return [
+        record.fields
+        for record in caplog.records
+        if getattr(record, "event", None) == name
+    ]
+
+
+def assert_no_secret_logged(caplog, *secrets):
+    """None of the secrets appears in any log line or event field."""
+    for record in caplog.records:
+        text = record.getMessage() + repr(getattr(record, "fields", ""))
+        for secret in secrets:
+            assert secret not in text, record.getMessage()
