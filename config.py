@@ -123,6 +123,10 @@ class Config:
             env("RATELIMIT_ENABLED"), self.default_ratelimit()
         )
         self.RATELIMIT_STORAGE_URI = env("RATELIMIT_STORAGE_URI", "memory://")
+        # Seconds a Redis call may take before the limits fall back to memory.
+        self.RATELIMIT_STORAGE_TIMEOUT = float(env("RATELIMIT_STORAGE_TIMEOUT") or 0.5)
+        # Namespace of the counters, for several apps sharing one Redis.
+        self.RATELIMIT_KEY_PREFIX = env("RATELIMIT_KEY_PREFIX", "")
         self.RATELIMIT_LOGIN = env("RATELIMIT_LOGIN", "10 per minute")
         self.RATELIMIT_LOGIN_ACCOUNT = env("RATELIMIT_LOGIN_ACCOUNT", "5 per minute")
         self.RATELIMIT_REGISTER = env("RATELIMIT_REGISTER", "10 per hour")

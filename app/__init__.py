@@ -12,6 +12,7 @@ from app.extensions import db, jwt, migrate
 from app.guard import enforce_production_settings, warn_about_generated_secrets
 from app.http import assign_request_id, finish_response
 from app.logs import setup_logging
+from app.ratelimit import register_rate_limits, trust_proxies
 from app.users import bp as users_bp
 from config import BASE_DIR, INSTANCE_DIR, load_config
 
@@ -26,6 +27,8 @@ def create_app(overrides=None):
     register_extensions(app)
     register_signing_keys(app)
     register_request_hooks(app)
+    trust_proxies(app)
+    register_rate_limits(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_cli(app)

@@ -1,6 +1,8 @@
 """Extensions, created unbound; `create_app` binds them."""
 
 from flask_jwt_extended import JWTManager
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
@@ -23,3 +25,5 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 jwt = JWTManager()
+# Every limit names its own key and rate (app/ratelimit.py); settings come from config.
+limiter = Limiter(key_func=get_remote_address)

@@ -13,6 +13,12 @@ from app.auth.transport import (
 )
 from app.errors import success
 from app.http import client_ip, load_body, user_agent
+from app.ratelimit import (
+    limit_login,
+    limit_password_reset,
+    limit_refresh,
+    limit_register,
+)
 from app.schemas.auth import (
     EmailVerifyConfirmSchema,
     EmptySchema,
@@ -27,6 +33,7 @@ from app.schemas.user import login_profile_schema, user_schema
 
 
 @bp.post("/register")
+@limit_register
 def register():
     body = load_body(RegisterSchema())
     user, user_session = services.register_user(
@@ -38,6 +45,7 @@ def register():
 
 
 @bp.post("/login")
+@limit_login
 def login():
     body = load_body(LoginSchema())
     user, user_session = services.authenticate(
@@ -47,6 +55,7 @@ def login():
 
 
 @bp.post("/refresh-token")
+@limit_refresh
 def refresh_token():
     presented = read_presented_token()
     refreshed = sessions.rotate_refresh_token(
@@ -87,6 +96,7 @@ def revoke_session(session_id):
 
 
 @bp.post("/password/reset")
+@limit_password_reset
 def request_password_reset():
     body = load_body(PasswordResetRequestSchema())
     password_services.request_password_reset(email=body["email"])
