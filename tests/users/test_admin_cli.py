@@ -38,6 +38,23 @@ def test_create_then_login_over_http(runner, client):
     assert response.json["data"]["emailVerified"] is False
 
 
+def test_verified_flag_marks_the_email_verified(runner, client):
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "v@example.com",
+            "--name",
+            "V",
+            "--verified",
+        ],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert login(client, "v@example.com").json["data"]["emailVerified"] is True
+
+
 def test_mismatched_confirmation_asks_again(runner, client):
     result = runner.invoke(
         args=["users", "create", "--email", "two@example.com", "--name", "Two"],
