@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 
-.PHONY: run test migrate lint clean
+.PHONY: run test e2e migrate lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,16 @@ run: migrate
 
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Live gunicorn server, example clients and headless Debian Chromium (tests/e2e);
+# Chromium is installed when missing and we are root (CI), else its tests skip.
+CHROMIUM_PATH ?= /usr/bin/chromium
+e2e: $(VENV)/.dev
+	@if [ ! -x "$(CHROMIUM_PATH)" ] && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
+	CHROMIUM_PATH=$(CHROMIUM_PATH) E2E=1 timeout -s INT -k 30 900 \
+		$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check app tests

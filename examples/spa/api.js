@@ -1,0 +1,142 @@
+// The auth API over the cookie transport.
+//
+// The access token lives only in this module's memory (never localStorage or
+// sessionStorage, where any injected script could read it). The refresh token is an
+// HttpOnly cookie the page never sees; the browser sends it to /api/v1/auth only.
+import { API_BASE } from "./config.js";
+
+let accessToken = null;
+// One refresh at a time: concurrent 401s in this tab share it.
+let refreshing = null;
+
+export class ApiError extends Error {
+  constructor(status, payload) {
+    super(payload?.error || `HTTP ${status}`);
+    this.status = status;
+    this.code = payload?.code || "http_error";
+    this.details = payload?.details || null;
+  }
+}
+
+function readCookie(name) {
+  for (const part of document.cookie.split(";")) {
+    const [key, ...rest] = part.trim().split("=");
+    if (key === name) return decodeURIComponent(rest.join("="));
+  }
+  return null;
+}
+
+async function send(path, { method = "GET", body, auth = true, csrf = false } = {}) {
+  const headers = {};
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (auth && accessToken) headers.Authorization = `Bearer ${accessToken}`;
+  if (csrf) {
+    // Double submit: a page of another site can neither read this cookie nor
+    // send this header without passing the API's CORS allowlist.
+    const token = readCookie("csrf_refresh_token");
+    if (token) headers["X-CSRF-TOKEN"] = token;
+  }
+  const response = await fetch(`${API_BASE}/api/v1${path}`, {
+    method,
+    headers,
+    // Cookies of a cross-origin answer are stored (and sent) only with this.
+    credentials: "include",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const payload = await response.json().catch(() => null);
+  if (!response.ok || !payload?.success) throw new ApiError(response.status, payload);
+  return payload.data;
+}
+
+async function postRefresh() {
+  const request = { method: "POST", auth: false, csrf: true };
+  try {
+    return await send("/auth/refresh-token", request);
+  } catch (error) {
+    // Another tab may rotate the cookie after this tab read its CSRF value but before
+    // the browser attached the cookie: the pair mismatches (403 csrf_failed). The
+    // jar holds a matching new pair by then, so one more try succeeds.
+    if (!(error instanceof ApiError) || error.code !== "csrf_failed") throw error;
+    return send("/auth/refresh-token", request);
+  }
+}
+
+/** Get a new access token with the refresh cookie; false when the session is over. */
+export function refresh() {
+  refreshing ??= postRefresh()
+    .then((data) => {
+      accessToken = data.accessToken;
+      return true;
+    })
+    .catch((error) => {
+      if (!(error instanceof ApiError) || error.status >= 500) throw error;
+      accessToken = null;
+      return false;
+    })
+    .finally(() => {
+      refreshing = null;
+    });
+  return refreshing;
+}
+
+/** An authenticated call: on a 401, refresh once and retry once. */
+export async function call(path, options = {}) {
+  const used = accessToken;
+  try {
+    return await send(path, options);
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status !== 401) throw error;
+    // Another call of this tab may have refreshed meanwhile: just retry then.
+    if (accessToken === used && !(await refresh())) throw error;
+    return send(path, options);
+  }
+}
+
+export const isLoggedIn = () => accessToken !== null;
+
+export async function login(email, password) {
+  const data = await send("/auth/login", {
+    method: "POST",
+    body: { email, password },
+    auth: false,
+  });
+  accessToken = data.accessToken;
+  return data;
+}
+
+export async function register(name, email, password) {
+  const data = await send("/auth/register", {
+    method: "POST",
+    body: { name, email, password },
+    auth: false,
+  });
+  accessToken = data.accessToken;
+  return data.user;
+}
+
+export async function logout() {
+  try {
+    // The refresh cookie names the session to end; the answer clears the cookies.
+    await send("/auth/logout", { method: "POST", auth: false, csrf: true });
+  } catch (error) {
+    // 401: no refresh cookie left, so no session to end here.
+    if (!(error instanceof ApiError) || error.status !== 401) throw error;
+  } finally {
+    accessToken = null;
+  }
+}
+
+export async function logoutEverywhere() {
+  try {
+    return await call("/auth/logout-all", { method: "POST" });
+  } finally {
+    accessToken = null;
+  }
+}
+
+export const getProfile = () => call("/users/me").then((data) => data.user);
+export const updateName = (name) =>
+  call("/users/me", { method: "PATCH", body: { name } }).then((data) => data.user);
+export const listSessions = () => call("/auth/sessions").then((data) => data.sessions);
+export const endSession = (id) =>
+  call(`/auth/sessions/${encodeURIComponent(id)}`, { method: "DELETE" });

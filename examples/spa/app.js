@@ -1,0 +1,149 @@
+// The page: login and register forms, then the profile, sessions and logout buttons.
+// Every value from the server reaches the page through textContent, never innerHTML.
+import * as api from "./api.js";
+
+const $ = (id) => document.getElementById(id);
+
+function setView(state, status) {
+  document.body.dataset.state = state;
+  $("login-view").hidden = state !== "login";
+  $("profile-view").hidden = state !== "profile";
+  $("status").textContent = status;
+}
+
+function showLogin(status = "Log in or register.") {
+  setView("login", status);
+}
+
+function clearError() {
+  $("error").hidden = true;
+  $("error").textContent = "";
+}
+
+function showError(error) {
+  let text = error instanceof api.ApiError ? error.message : "The server could not be reached.";
+  if (error instanceof api.ApiError && error.details) {
+    const fields = Object.entries(error.details).map(
+      ([field, messages]) => `${field}: ${[].concat(messages).join(" ")}`,
+    );
+    text += ` (${fields.join("; ")})`;
+  }
+  $("error").textContent = text;
+  $("error").hidden = false;
+}
+
+// Runs a user action; an ended session sends the user back to the login form.
+async function run(action) {
+  clearError();
+  try {
+    await action();
+  } catch (error) {
+    const sessionOver =
+      error instanceof api.ApiError &&
+      (error.code.startsWith("token_") || error.code === "account_disabled");
+    if (sessionOver) showLogin("Your session has ended. Please log in again.");
+    else if (document.body.dataset.state === "loading") showLogin();
+    showError(error);
+  }
+}
+
+function renderUser(user) {
+  $("profile-name").textContent = user.name;
+  $("profile-email").textContent = user.email;
+  $("profile-verified").textContent = user.emailVerified ? "yes" : "no";
+  $("profile-created").textContent = new Date(user.createdAt).toLocaleString();
+}
+
+function cell(text) {
+  const td = document.createElement("td");
+  td.textContent = text ?? "";
+  return td;
+}
+
+function renderSessions(sessions) {
+  const rows = sessions.map((session) => {
+    const tr = document.createElement("tr");
+    tr.dataset.sessionId = session.id;
+    tr.append(
+      cell(session.userAgent || "unknown device"),
+      cell(session.ip),
+      cell(new Date(session.createdAt).toLocaleString()),
+      cell(new Date(session.lastUsedAt).toLocaleString()),
+    );
+    const action = cell(session.current ? "this session" : "");
+    if (!session.current) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = "End";
+      button.addEventListener("click", () =>
+        run(async () => {
+          await api.endSession(session.id);
+          renderSessions(await api.listSessions());
+        }),
+      );
+      action.append(button);
+    }
+    tr.append(action);
+    return tr;
+  });
+  $("sessions").tBodies[0].replaceChildren(...rows);
+}
+
+async function showProfile() {
+  // Both calls may meet an expired access token; they share one refresh.
+  const [user, sessions] = await Promise.all([api.getProfile(), api.listSessions()]);
+  renderUser(user);
+  renderSessions(sessions);
+  setView("profile", `Logged in as ${user.email}`);
+}
+
+function onSubmit(id, handler) {
+  $(id).addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    run(async () => {
+      await handler(new FormData(form));
+      form.reset();
+    });
+  });
+}
+
+onSubmit("login-form", async (form) => {
+  await api.login(form.get("email"), form.get("password"));
+  await showProfile();
+});
+
+onSubmit("register-form", async (form) => {
+  await api.register(form.get("name"), form.get("email"), form.get("password"));
+  await showProfile();
+});
+
+onSubmit("name-form", async (form) => {
+  renderUser(await api.updateName(form.get("name")));
+  $("status").textContent = "Name saved.";
+});
+
+$("reload").addEventListener("click", () => run(showProfile));
+
+$("logout").addEventListener("click", () =>
+  run(async () => {
+    try {
+      await api.logout();
+    } finally {
+      showLogin("You are logged out.");
+    }
+  }),
+);
+
+$("logout-all").addEventListener("click", () =>
+  run(async () => {
+    const { revoked } = await api.logoutEverywhere();
+    showLogin(`Logged out of ${revoked} session(s).`);
+  }),
+);
+
+// A reload keeps the user logged in: the refresh cookie buys a new access token.
+run(async () => {
+  if (await api.refresh()) await showProfile();
+  else showLogin();
+});

@@ -1,0 +1,104 @@
+"""examples/mobile_client.py, run as a user would, against the API under gunicorn."""
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import time
+
+from tests.e2e.conftest import ACCESS_TOKEN_TTL, PASSWORD
+from tests.e2e.servers import ROOT
+
+CLIENT = ROOT / "examples" / "mobile_client.py"
+
+
+def run_client(live, token_file, *args, password=None):
+    env = {key: value for key, value in os.environ.items() if key != "AUTH_PASSWORD"}
+    if password is not None:
+        env["AUTH_PASSWORD"] = password
+    return subprocess.run(
+        [
+            sys.executable,
+            str(CLIENT),
+            "--base-url",
+            live.api,
+            "--token-file",
+            str(token_file),
+            *args,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def stored(token_file):
+    return json.loads(token_file.read_text())
+
+
+def test_login_me_refresh_with_rotation_and_logout(live, new_user, api, tmp_path):
+    email = new_user()
+    token_file = tmp_path / "tokens.json"
+
+    login = run_client(live, token_file, "login", email, password=PASSWORD)
+    assert login.returncode == 0, login.stderr
+    assert email in login.stdout
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    first = stored(token_file)
+    # Secrets stay in the file, never on the terminal.
+    assert first["refreshToken"] not in login.stdout + login.stderr
+
+    me = run_client(live, token_file, "me")
+    assert me.returncode == 0, me.stderr
+    assert json.loads(me.stdout)["email"] == email
+    assert stored(token_file) == first
+
+    # The access token expires: `me` refreshes unnoticed, and the refresh token rotates.
+    time.sleep(ACCESS_TOKEN_TTL + 1)
+    me = run_client(live, token_file, "me")
+    assert me.returncode == 0, me.stderr
+    assert json.loads(me.stdout)["email"] == email
+    second = stored(token_file)
+    assert second["refreshToken"] != first["refreshToken"]
+    assert second["accessToken"] != first["accessToken"]
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+
+    logout = run_client(live, token_file, "logout")
+    assert logout.returncode == 0, logout.stderr
+    assert not token_file.exists()
+    # The session is over on the server too, not only forgotten by the client.
+    response = api.get(
+        "/api/v1/users/me",
+        headers={"Authorization": f"Bearer {second['accessToken']}"},
+    )
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_revoked"
+
+    me = run_client(live, token_file, "me")
+    assert me.returncode == 1
+    assert "not logged in" in me.stderr
+
+
+def test_wrong_password_stores_nothing(live, new_user, tmp_path):
+    email = new_user()
+    token_file = tmp_path / "tokens.json"
+    login = run_client(live, token_file, "login", email, password="not the password")
+    assert login.returncode == 1
+    assert "invalid_credentials" in login.stderr
+    assert not token_file.exists()
+
+
+def test_token_file_replaced_with_mode_0600_even_if_it_was_wider(
+    live, new_user, tmp_path
+):
+    email = new_user()
+    token_file = tmp_path / "tokens.json"
+    token_file.write_text("{}")
+    token_file.chmod(0o644)
+    login = run_client(live, token_file, "login", email, password=PASSWORD)
+    assert login.returncode == 0, login.stderr
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    assert list(tmp_path.iterdir()) == [token_file]
