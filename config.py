@@ -139,6 +139,10 @@ class Config:
         # Observability
         self.METRICS_ENABLED = as_bool(env("METRICS_ENABLED"), True)
         self.LOG_LEVEL = env("LOG_LEVEL", "INFO")
+        # /health answers within this budget even when a dependency hangs.
+        self.HEALTH_CHECK_TIMEOUT_MS = as_int(env("HEALTH_CHECK_TIMEOUT_MS"), 1500)
+        # Strict-Transport-Security max-age, sent in production only; 0 turns it off.
+        self.HSTS_MAX_AGE = as_int(env("HSTS_MAX_AGE"), 63072000)
 
     def default_database_url(self):
         return f"sqlite:///{INSTANCE_DIR / 'auth.db'}"
@@ -188,9 +192,12 @@ CONFIGS = {
 
 def engine_options(url):
     """Pool settings per backend: SQLite waits for locks, PostgreSQL pre-pings."""
+    # hide_parameters: an error message never carries bound values (hashes, emails).
     if url.startswith("sqlite"):
-        return {"connect_args": {"timeout": 15}}
+        return {"connect_args": {"timeout": 15}, "hide_parameters": True}
     return {
+        "hide_parameters": True,
+        "connect_args": {"connect_timeout": as_int(env("DB_CONNECT_TIMEOUT"), 5)},
         "pool_pre_ping": True,
         "pool_size": as_int(env("DB_POOL_SIZE"), 5),
         "max_overflow": as_int(env("DB_MAX_OVERFLOW"), 10),

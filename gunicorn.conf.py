@@ -1,6 +1,10 @@
 """gunicorn settings, read from the environment (see README)."""
 
+import importlib.util
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 bind = (
     os.environ.get("BIND")
@@ -14,9 +18,76 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30
 keepalive = 5
-# Logs go to stdout/stderr for the process manager; the app logs each request itself.
+# Logs go to stdout for the process manager, one JSON object per line as the app's
+# own (app/logs.py); the app logs each request itself, so no access log here.
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
-# The Server header says "gunicorn" without a version.
+
+
+def _json_formatter():
+    # app/logs.py loaded by path: importing the `app` package here, in the master,
+    # would hand its modules to every forked worker, and a HUP would keep old code.
+    spec = importlib.util.spec_from_file_location(
+        "auth_server_logs", Path(__file__).resolve().parent / "app" / "logs.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.JsonFormatter()
+
+
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": _json_formatter}},
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stdout",
+        }
+    },
+    # The app adds its own stdout handler to the root logger in each worker.
+    "root": {"level": loglevel.upper(), "handlers": []},
+    "loggers": {
+        "gunicorn.error": {
+            "level": loglevel.upper(),
+            "handlers": ["stdout"],
+            "propagate": False,
+        },
+        "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": False},
+    },
+}
+# gunicorn 27 sends `Server: gunicorn`, without its version (tests/ops check it).
 proc_name = "auth-server"
+
+# Prometheus multiprocess mode: each worker writes its figures to files in one
+# directory and /metrics adds them up. Without PROMETHEUS_MULTIPROC_DIR a private
+# temporary directory is used (and removed on exit). Set here, in the master, so
+# every worker inherits it before it imports prometheus_client.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    _metrics_dir = tempfile.mkdtemp(prefix="auth-server-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
+    os.environ["AUTH_SERVER_METRICS_TMPDIR"] = _metrics_dir
+
+
+def on_starting(server):
+    """Empty the metrics directory: figures of an earlier run must not add up."""
+    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+
+
+def child_exit(server, worker):
+    """A worker ended: drop its live gauges (its counters keep adding up)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    """Remove the temporary metrics directory made above (not one the operator set)."""
+    ours = os.environ.get("AUTH_SERVER_METRICS_TMPDIR")
+    if ours and ours == os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        shutil.rmtree(ours, ignore_errors=True)

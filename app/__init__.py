@@ -6,13 +6,16 @@ from app.auth import bp as auth_bp
 from app.auth.jwks import register_signing_keys
 from app.auth.tokens import register_jwt_callbacks
 from app.cli import register_cli
+from app.cors import register_cors
 from app.database import configure_engine
 from app.errors import register_error_handlers, register_jwt_loaders
 from app.extensions import db, jwt, migrate
 from app.guard import enforce_production_settings, warn_about_generated_secrets
 from app.http import assign_request_id, finish_response
 from app.logs import setup_logging
+from app.observability import register_observability
 from app.ratelimit import register_rate_limits, trust_proxies
+from app.security_headers import register_security_headers
 from app.users import bp as users_bp
 from config import BASE_DIR, INSTANCE_DIR, load_config
 
@@ -27,6 +30,9 @@ def create_app(overrides=None):
     register_extensions(app)
     register_signing_keys(app)
     register_request_hooks(app)
+    register_security_headers(app)
+    register_cors(app)
+    register_observability(app)
     trust_proxies(app)
     register_rate_limits(app)
     register_blueprints(app)

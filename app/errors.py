@@ -115,6 +115,13 @@ class EmailTaken(ApiError):
     message = "An account with this email already exists."
 
 
+class ServiceUnavailable(ApiError):
+    # /health: `details` names the failing checks.
+    status = 503
+    code = "unavailable"
+    message = "A dependency of the service is unavailable."
+
+
 def success(data, status=200, headers=None):
     """The success envelope `{"success": true, "data": ...}`."""
     response = jsonify({"success": True, "data": data})

@@ -6,6 +6,8 @@ security events by hand.
 
 import logging
 
+from app.observability import metrics
+
 log = logging.getLogger("app.security")
 
 LOGIN_OK = "login_ok"
@@ -28,7 +30,25 @@ ACCOUNT_DEACTIVATED = "account_deactivated"
 ACCOUNT_ACTIVATED = "account_activated"
 
 
+# The events that have a Prometheus counter (see app/observability/metrics.py).
+COUNTERS = {
+    LOGIN_OK: metrics.LOGINS.labels("ok"),
+    LOGIN_FAILED: metrics.LOGINS.labels("failed"),
+    REFRESHED: metrics.REFRESHES,
+    REUSE_DETECTED: metrics.REUSE_DETECTIONS,
+    RATE_LIMITED: metrics.RATE_LIMIT_HITS,
+    MAIL_SENT: metrics.MAILS.labels("sent"),
+    MAIL_FAILED: metrics.MAILS.labels("failed"),
+}
+
+
 def emit(event, **fields):
-    """Record one security event; `fields` must never hold a secret."""
+    """Record one security event (a JSON log line, and its counter if it has one).
+
+    `fields` must never hold a secret.
+    """
     level = logging.WARNING if event in {REUSE_DETECTED, RATE_LIMITED} else logging.INFO
     log.log(level, event, extra={"event": event, "fields": fields})
+    counter = COUNTERS.get(event)
+    if counter is not None:
+        counter.inc()

@@ -1,0 +1,127 @@
+"""`GET /health`: the database and the rate-limit storage, each under a deadline.
+
+Each check runs in a daemon thread and the answer waits at most
+`HEALTH_CHECK_TIMEOUT_MS` for all of them: a hung PostgreSQL or Redis gives a 503
+naming it, not a hung health check. A check still stuck from an earlier call is not
+started again (it reports `timeout` at once), so a dead dependency cannot pile up
+threads.
+"""
+
+import threading
+import time
+
+from flask import current_app
+from sqlalchemy import text
+
+from app.errors import ServiceUnavailable, success
+from app.extensions import db
+
+OK = "ok"
+ERROR = "error"
+TIMEOUT = "timeout"
+DISABLED = "disabled"
+
+# (app id, check name) -> the thread of a check still running.
+_running = {}
+_running_lock = threading.Lock()
+
+
+def database_probe():
+    """A callable that runs `SELECT 1` on the app's engine (no app context needed)."""
+    engine = db.engine
+
+    def probe():
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return OK
+
+    return probe
+
+
+def rate_limit_probe():
+    """A callable that asks flask-limiter's storage `check()`; None when limits are off.
+
+    flask-limiter registers itself in `app.extensions["limiter"]` (a set of limiters)
+    only when RATELIMIT_ENABLED is on; the app's own config says whether it is.
+    """
+    limiters = current_app.extensions.get("limiter", ())
+    if not current_app.config.get("RATELIMIT_ENABLED") or not limiters:
+        return None
+    storages = [limiter.storage for limiter in limiters]
+
+    def probe():
+        return OK if all(storage.check() for storage in storages) else ERROR
+
+    return probe
+
+
+class Check:
+    """One probe running in its own daemon thread."""
+
+    def __init__(self, key, probe):
+        self.key = key
+        self.probe = probe
+        self.result = None
+        self.thread = threading.Thread(
+            target=self._run, name=f"health-{key[1]}", daemon=True
+        )
+
+    def _run(self):
+        try:
+            self.result = self.probe()
+        except Exception:  # noqa: BLE001  (a failing dependency is an answer here)
+            self.result = ERROR
+        finally:
+            with _running_lock:
+                if _running.get(self.key) is self:
+                    del _running[self.key]
+
+
+def start_check(key, probe):
+    """Start a check, or None when the same check is still stuck from before."""
+    with _running_lock:
+        if key in _running:
+            return None
+        check = _running[key] = Check(key, probe)
+    check.thread.start()
+    return check
+
+
+def run_checks(probes, timeout):
+    """Run the probes in parallel; each result is ok, error, timeout or disabled."""
+    app_id = id(current_app._get_current_object())
+    results = {}
+    started = {}
+    for name, probe in probes.items():
+        if probe is None:
+            results[name] = DISABLED
+            continue
+        check = start_check((app_id, name), probe)
+        if check is None:
+            results[name] = TIMEOUT
+        else:
+            started[name] = check
+    deadline = time.monotonic() + timeout
+    for name, check in started.items():
+        check.thread.join(max(0.0, deadline - time.monotonic()))
+        results[name] = check.result if check.result is not None else TIMEOUT
+    return results
+
+
+def health():
+    checks = run_checks(
+        {"database": database_probe(), "rateLimitStorage": rate_limit_probe()},
+        current_app.config["HEALTH_CHECK_TIMEOUT_MS"] / 1000,
+    )
+    failing = [name for name, result in checks.items() if result in {ERROR, TIMEOUT}]
+    if failing:
+        raise ServiceUnavailable(
+            f"Unavailable: {', '.join(failing)}.",
+            details={"status": "unavailable", "checks": checks},
+        )
+    return success({"status": "ok", "checks": checks})
+
+
+def register_health(app):
+    """`GET /health` (outside /api/v1: load balancers and orchestrators call it)."""
+    app.add_url_rule("/health", "health", health, methods=["GET"])

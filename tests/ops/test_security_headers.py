@@ -1,0 +1,120 @@
+"""Security headers on every answer: success, errors, 429, 500, preflight, metrics."""
+
+import secrets
+
+import pytest
+
+from app import create_app
+from app.extensions import db
+from tests.conftest import PASSWORD
+from tests.helpers import assert_error
+
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+LOGIN = "/api/v1/auth/login"
+
+
+def assert_security_headers(response, *, csp=API_CSP):
+    headers = response.headers
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["Content-Security-Policy"] == csp
+    assert headers.getlist("Content-Security-Policy") == [csp]
+
+
+@pytest.fixture
+def boom(app):
+    """A route that fails with an unexpected exception (the 500 path)."""
+
+    def fail():
+        raise RuntimeError("boom")
+
+    app.add_url_rule("/boom", "boom", fail)
+    return "/boom"
+
+
+def test_headers_on_success_and_client_errors(client, auth, boom):
+    caller = auth.register(mode="bearer")
+    responses = [
+        client.get("/health"),
+        client.get("/api/v1/users/me", headers=caller.headers),
+        client.get("/metrics"),
+        client.get("/no/such/route"),
+        client.put(LOGIN, json={}),
+        client.post(LOGIN, data="{", content_type="application/json"),
+        client.post(LOGIN, data="x", content_type="text/plain"),
+        client.get("/api/v1/users/me"),
+        client.get("/api/v1/users/me", headers={"Authorization": "Bearer nope"}),
+        client.post(LOGIN, json={"email": "a@example.com", "password": "wrong pw"}),
+        client.options(LOGIN),
+        client.get(boom),
+    ]
+    statuses = [response.status_code for response in responses]
+    assert statuses == [200, 200, 200, 404, 405, 400, 415, 401, 401, 401, 200, 500]
+    for response in responses:
+        assert_security_headers(response)
+        assert "Strict-Transport-Security" not in response.headers
+
+
+@pytest.mark.ratelimit
+@pytest.mark.config(RATELIMIT_LOGIN="1 per minute")
+def test_headers_on_429(client, make_user):
+    user = make_user()
+    body = {"email": user.email, "password": PASSWORD}
+    assert client.post(LOGIN, json=body).status_code == 200
+    limited = client.post(LOGIN, json=body)
+    assert_error(limited, 429, "rate_limited")
+    assert_security_headers(limited)
+
+
+def test_a_view_can_set_its_own_csp(app, client):
+    page_csp = "default-src 'self'; img-src 'self' data:"
+
+    def page():
+        return "<html></html>", 200, {"Content-Security-Policy": page_csp}
+
+    app.add_url_rule("/page-with-own-csp", "page", page)
+    response = client.get("/page-with-own-csp")
+    assert_security_headers(response, csp=page_csp)
+
+
+def production_app(database_url, **overrides):
+    settings = {
+        "APP_ENV": "production",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "JWT_SECRET_KEY": secrets.token_urlsafe(48),
+        "RATELIMIT_ENABLED": False,
+        "BCRYPT_ROUNDS": 10,
+        **overrides,
+    }
+    return create_app(settings)
+
+
+@pytest.mark.parametrize("path", ["/health", "/no/such/route"])
+def test_hsts_in_production_only(database_url, path):
+    app = production_app(database_url)
+    try:
+        response = app.test_client().get(path)
+        assert response.headers["Strict-Transport-Security"] == (
+            "max-age=63072000; includeSubDomains"
+        )
+        assert_security_headers(response)
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+
+
+def test_hsts_can_be_turned_off_in_production(database_url):
+    app = production_app(database_url, HSTS_MAX_AGE=0)
+    try:
+        response = app.test_client().get("/health")
+        assert "Strict-Transport-Security" not in response.headers
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+
+
+def test_no_server_header_from_the_app(client):
+    # gunicorn adds `Server: gunicorn` (no version: tests/ops/test_gunicorn.py).
+    assert "Server" not in client.get("/health").headers
