@@ -56,12 +56,14 @@ def read_presented_token(*, allow_access=False, allow_expired=False):
     A cookie-carried token needs the X-CSRF-TOKEN header matching the value bound into
     that token: the cookie alone proves nothing, since the browser sends it anyway.
     """
+    # The body is checked even when a header carries the token: bad input is a 400,
+    # never silently ignored.
+    body = RefreshBodySchema().load(read_json_object(optional=True))
     header_token = bearer_value()
     if header_token is not None:
         claims = _decode(header_token, allow_expired=allow_expired)
         transport = TRANSPORT_BEARER
     else:
-        body = RefreshBodySchema().load(read_json_object(optional=True))
         if "refresh_token" in body:
             claims = _decode(body["refresh_token"], allow_expired=allow_expired)
             transport = TRANSPORT_BEARER

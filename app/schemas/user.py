@@ -31,7 +31,10 @@ class UpdateProfileSchema(CamelSchema):
     def _http_url(self, value, **kwargs):
         if value is None or value == "":
             return
-        parts = urlsplit(value)
+        try:
+            parts = urlsplit(value)
+        except ValueError:  # e.g. "http://[" (an unclosed IPv6 literal)
+            raise ValidationError("Must be an http or https URL.") from None
         if parts.scheme not in {"http", "https"} or not parts.netloc:
             raise ValidationError("Must be an http or https URL.")
 
