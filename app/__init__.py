@@ -14,6 +14,7 @@ from app.guard import enforce_production_settings, warn_about_generated_secrets
 from app.http import assign_request_id, finish_response
 from app.logs import setup_logging
 from app.observability import register_observability
+from app.openapi import register_api_docs
 from app.ratelimit import register_rate_limits, trust_proxies
 from app.security_headers import register_security_headers
 from app.users import bp as users_bp
@@ -59,3 +60,4 @@ def register_request_hooks(app):
 def register_blueprints(app):
     app.register_blueprint(auth_bp, url_prefix="/api/v1/auth")
     app.register_blueprint(users_bp, url_prefix="/api/v1/users")
+    register_api_docs(app)

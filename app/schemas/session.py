@@ -14,7 +14,7 @@ class SessionSchema(CamelSchema):
     expires_at = UTCDateTimeField()
     user_agent = fields.String(allow_none=True)
     ip = fields.String(allow_none=True)
-    current = fields.Method("_is_current")
+    current = fields.Method("_is_current", metadata={"type": "boolean"})
 
     def __init__(self, *, current_session_id=None, **kwargs):
         super().__init__(**kwargs)

@@ -1,0 +1,284 @@
+"""The OpenAPI document: valid 3.1, generated from the routes, covering the contract."""
+
+import pytest
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import OpenAPIV31SpecValidator
+
+DOCUMENT = "/api/v1/openapi.json"
+# Plumbing routes that are not part of the API.
+NOT_DOCUMENTED = {"openapi.docs_asset"}
+
+# API.md's endpoint table, spelled out: the document must keep up with the contract.
+CONTRACT_ENDPOINTS = [
+    ("post", "/api/v1/auth/register"),
+    ("post", "/api/v1/auth/login"),
+    ("post", "/api/v1/auth/refresh-token"),
+    ("post", "/api/v1/auth/logout"),
+    ("post", "/api/v1/auth/logout-all"),
+    ("get", "/api/v1/auth/sessions"),
+    ("delete", "/api/v1/auth/sessions/{session_id}"),
+    ("post", "/api/v1/auth/password/reset"),
+    ("post", "/api/v1/auth/password/reset/confirm"),
+    ("post", "/api/v1/auth/password/change"),
+    ("post", "/api/v1/auth/email/verify/request"),
+    ("post", "/api/v1/auth/email/verify/confirm"),
+    ("get", "/api/v1/users/me"),
+    ("patch", "/api/v1/users/me"),
+    ("get", "/health"),
+    ("get", "/metrics"),
+    ("get", "/api/v1/openapi.json"),
+    ("get", "/docs"),
+    ("get", "/.well-known/jwks.json"),
+]
+# API.md's error table (404 and 405 come from routing, for any path).
+CONTRACT_ERRORS = [
+    (400, "invalid_json"),
+    (400, "validation_error"),
+    (401, "invalid_credentials"),
+    (400, "invalid_credentials"),
+    (401, "token_missing"),
+    (401, "token_invalid"),
+    (401, "token_expired"),
+    (401, "token_revoked"),
+    (403, "csrf_failed"),
+    (403, "account_disabled"),
+    (404, "not_found"),
+    (409, "email_taken"),
+    (413, "payload_too_large"),
+    (415, "unsupported_media_type"),
+    (429, "rate_limited"),
+    (500, "internal_error"),
+]
+TOKEN_CODES = {"token_missing", "token_invalid", "token_expired", "token_revoked"}
+
+
+@pytest.fixture
+def document(client):
+    response = client.get(DOCUMENT)
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    return response.get_json()
+
+
+def operations(document):
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method != "parameters":
+                yield method, path, operation
+
+
+def error_codes(operation, status):
+    """The `code` enum of an operation's error response for `status`."""
+    response = operation["responses"].get(str(status))
+    if response is None:
+        return set()
+    schema = response["content"]["application/json"]["schema"]
+    return set(schema["allOf"][1]["properties"]["code"]["enum"])
+
+
+def walk(node):
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from walk(value)
+
+
+def test_document_is_valid_openapi_3_1(document):
+    assert document["openapi"] == "3.1.0"
+    OpenAPIV31SpecValidator(document).validate()
+
+
+def test_every_route_of_the_app_is_documented(app, document):
+    missing = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in NOT_DOCUMENTED or rule.endpoint == "static":
+            continue
+        path = rule.rule.replace("<", "{").replace(">", "}")
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            if method.lower() not in document["paths"].get(path, {}):
+                missing.append(f"{method} {rule.rule} ({rule.endpoint})")
+    assert not missing, f"routes missing from the OpenAPI document: {missing}"
+
+
+def test_every_endpoint_of_the_contract_is_documented(document):
+    documented = {(method, path) for method, path, _ in operations(document)}
+    assert set(CONTRACT_ENDPOINTS) <= documented
+    # And nothing undocumented in the contract slipped in.
+    assert documented <= set(CONTRACT_ENDPOINTS)
+
+
+def test_every_error_of_the_contract_is_documented(document):
+    documented = {
+        (int(status), code)
+        for _, _, operation in operations(document)
+        for status in operation["responses"]
+        if status.startswith(("4", "5"))
+        for code in error_codes(operation, status)
+    }
+    assert set(CONTRACT_ERRORS) <= documented, set(CONTRACT_ERRORS) - documented
+    error_enum = document["components"]["schemas"]["Error"]["properties"]["code"]
+    assert {code for _, code in CONTRACT_ERRORS} <= set(error_enum["enum"])
+
+
+def test_each_operation_lists_its_own_error_codes(document):
+    paths = document["paths"]
+    register = paths["/api/v1/auth/register"]["post"]
+    assert error_codes(register, 409) == {"email_taken"}
+    assert error_codes(register, 400) == {"invalid_json", "validation_error"}
+    assert error_codes(register, 429) == {"rate_limited"}
+    login = paths["/api/v1/auth/login"]["post"]
+    assert error_codes(login, 401) == {"invalid_credentials"}
+    assert error_codes(login, 403) == {"account_disabled"}
+    refresh = paths["/api/v1/auth/refresh-token"]["post"]
+    assert error_codes(refresh, 401) == TOKEN_CODES
+    assert error_codes(refresh, 403) == {"csrf_failed", "account_disabled"}
+    change = paths["/api/v1/auth/password/change"]["post"]
+    assert "invalid_credentials" in error_codes(change, 400)
+    assert error_codes(paths["/api/v1/users/me"]["get"], 401) == TOKEN_CODES
+    revoke = paths["/api/v1/auth/sessions/{session_id}"]["delete"]
+    assert error_codes(revoke, 404) == {"not_found"}
+    assert error_codes(paths["/health"]["get"], 503) == {"unavailable"}
+    for method, path, operation in operations(document):
+        assert error_codes(operation, 500) == {"internal_error"}, (method, path)
+        with_body = "requestBody" in operation
+        assert ("413" in operation["responses"]) == with_body, (method, path)
+        assert ("415" in operation["responses"]) == with_body, (method, path)
+
+
+def test_statuses_and_envelopes(document):
+    paths = document["paths"]
+    assert "201" in paths["/api/v1/auth/register"]["post"]["responses"]
+    assert "202" in paths["/api/v1/auth/password/reset"]["post"]["responses"]
+    me = paths["/api/v1/users/me"]["get"]["responses"]["200"]
+    schema = me["content"]["application/json"]["schema"]
+    assert schema["properties"]["success"] == {"const": True}
+    assert schema["properties"]["data"] == {"$ref": "#/components/schemas/UserData"}
+    error = document["components"]["schemas"]["Error"]
+    assert error["properties"]["success"] == {"const": False}
+    assert set(error["required"]) == {"success", "error", "code"}
+    assert "details" in error["properties"]
+
+
+def test_security_schemes(document):
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["accessToken"] == {
+        **schemes["accessToken"],
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
+    assert schemes["refreshToken"]["scheme"] == "bearer"
+    assert (schemes["refreshCookie"]["in"], schemes["refreshCookie"]["name"]) == (
+        "cookie",
+        "refresh_token",
+    )
+    assert (schemes["csrfHeader"]["in"], schemes["csrfHeader"]["name"]) == (
+        "header",
+        "X-CSRF-TOKEN",
+    )
+    paths = document["paths"]
+    assert paths["/api/v1/users/me"]["get"]["security"] == [{"accessToken": []}]
+    assert paths["/api/v1/auth/login"]["post"]["security"] == []
+    refresh = paths["/api/v1/auth/refresh-token"]["post"]["security"]
+    assert {"refreshCookie": [], "csrfHeader": []} in refresh
+    assert {"refreshToken": []} in refresh
+
+
+def test_auth_mode_header_on_register_and_login(document):
+    for path in ("/api/v1/auth/register", "/api/v1/auth/login"):
+        parameters = document["paths"][path]["post"]["parameters"]
+        (mode,) = [p for p in parameters if p["name"] == "X-Auth-Mode"]
+        assert mode["in"] == "header"
+        assert mode["schema"]["enum"] == ["cookie", "bearer"]
+
+
+def test_response_headers(document):
+    for method, path, operation in operations(document):
+        for status, response in operation["responses"].items():
+            assert "X-Request-ID" in response["headers"], (method, path, status)
+            if status == "429":
+                assert "Retry-After" in response["headers"]
+            if status == "401":
+                assert "WWW-Authenticate" in response["headers"]
+    for path in ("register", "login", "refresh-token"):
+        ok = next(
+            response
+            for status, response in document["paths"][f"/api/v1/auth/{path}"]["post"][
+                "responses"
+            ].items()
+            if status.startswith("2")
+        )
+        assert {"Authorization", "Set-Cookie"} <= set(ok["headers"])
+
+
+def test_nullable_is_written_the_3_1_way(document):
+    user = document["components"]["schemas"]["User"]
+    assert user["properties"]["profilePicture"]["type"] == ["string", "null"]
+    assert not [node for node in walk(document) if "nullable" in node]
+
+
+def test_schemas_come_from_marshmallow(document):
+    schemas = document["components"]["schemas"]
+    register = schemas["Register"]
+    assert set(register["required"]) == {"name", "email", "password"}
+    assert register["additionalProperties"] is False
+    assert register["properties"]["email"]["format"] == "email"
+    assert register["properties"]["password"]["writeOnly"] is True
+    assert set(schemas["User"]["properties"]) == {
+        "id",
+        "name",
+        "email",
+        "profilePicture",
+        "emailVerified",
+        "createdAt",
+        "updatedAt",
+    }
+    assert schemas["User"]["properties"]["createdAt"]["format"] == "date-time"
+    assert schemas["Session"]["properties"]["current"]["type"] == "boolean"
+    assert "refreshToken" not in schemas["TokenData"]["required"]
+
+
+def test_examples_match_their_schemas(document):
+    checked = 0
+    for method, path, operation in operations(document):
+        media = [operation.get("requestBody", {}).get("content", {})]
+        media += [
+            response.get("content", {}) for response in operation["responses"].values()
+        ]
+        for content in media:
+            for item in content.values():
+                # `#/components/...` references resolve against this root.
+                schema = {**item["schema"], "components": document["components"]}
+                validator = Draft202012Validator(
+                    schema, format_checker=Draft202012Validator.FORMAT_CHECKER
+                )
+                for name, example in item.get("examples", {}).items():
+                    errors = list(validator.iter_errors(example["value"]))
+                    assert not errors, (method, path, name, errors[0].message)
+                    checked += 1
+    assert checked > 50
+
+
+def test_links_chain_register_login_refresh_logout(document):
+    paths = document["paths"]
+    register = paths["/api/v1/auth/register"]["post"]["responses"]["201"]["links"]
+    login = paths["/api/v1/auth/login"]["post"]["responses"]["200"]["links"]
+    refresh = paths["/api/v1/auth/refresh-token"]["post"]["responses"]["200"]["links"]
+    assert register["login"]["operationId"] == "login"
+    assert login["refresh"]["operationId"] == "refreshToken"
+    assert refresh["logout"]["operationId"] == "logout"
+
+
+@pytest.mark.config(METRICS_ENABLED=False)
+def test_a_disabled_route_leaves_the_document(document):
+    assert "/metrics" not in document["paths"]
+
+
+def test_document_is_cached_per_app(app, client):
+    client.get(DOCUMENT)
+    first = app.extensions["openapi_document"]
+    client.get(DOCUMENT)
+    assert app.extensions["openapi_document"] is first
