@@ -59,6 +59,11 @@ logconfig_dict = {
     },
 }
 # gunicorn 27 sends `Server: gunicorn`, without its version (tests/ops check it).
+# Its runtime control socket sits at one fixed per-user path, so two instances on a
+# host would clash; it is opt-in here (GUNICORN_CONTROL_SOCKET=path to enable).
+control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET")
+if os.environ.get("GUNICORN_CONTROL_SOCKET"):
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
 proc_name = "auth-server"
 
 # Prometheus multiprocess mode: each worker writes its figures to files in one
