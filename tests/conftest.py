@@ -7,15 +7,17 @@ TEST_DATABASE_URL set, each test gets its own PostgreSQL schema instead.
 import os
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from app import create_app
+from app import clock, create_app
 from app.auth import passwords
 from app.extensions import db
 from app.models import User
+from tests.helpers import skip_or_fail
 from tests.mailserver import (  # noqa: F401  (fixtures and hook: a real SMTP server)
     closed_smtp_port,
     mail_settings,
@@ -25,7 +27,6 @@ from tests.mailserver import (  # noqa: F401  (fixtures and hook: a real SMTP se
 )
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
-IN_CI = os.environ.get("CI", "").lower() == "true"
 PASSWORD = "correct horse battery staple"
 
 
@@ -45,10 +46,7 @@ def server_database():
             connection.execute(text("SELECT 1"))
     except Exception as error:  # noqa: BLE001
         engine.dispose()
-        message = f"TEST_DATABASE_URL unreachable: {error}"
-        if IN_CI:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        skip_or_fail(f"TEST_DATABASE_URL unreachable: {error}")
     yield engine
     engine.dispose()
 
@@ -101,6 +99,43 @@ def app(request, database_url, settings):
         db.session.remove()
         db.drop_all()
         db.engine.dispose()
+
+
+@pytest.fixture
+def make_app(database_url):
+    """More apps on this test's database: make_app(**overrides); disposed after."""
+    made = []
+
+    def _make_app(**overrides):
+        other = create_app(
+            {"APP_ENV": "testing", "SQLALCHEMY_DATABASE_URI": database_url, **overrides}
+        )
+        made.append(other)
+        return other
+
+    yield _make_app
+    for other in made:
+        with other.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def move_clock(monkeypatch):
+    """Move the app's one clock forward: move_clock(seconds=11)."""
+    offset = timedelta()
+    real_now = clock.now
+
+    def shifted():
+        return real_now() + offset
+
+    monkeypatch.setattr(clock, "now", shifted)
+
+    def move(**delta):
+        nonlocal offset
+        offset += timedelta(**delta)
+
+    return move
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ where nothing listens ("the mail server is down").
 
 import logging
 import re
-import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -17,15 +16,10 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from app import mail
+from tests.servers import free_port
 
 LINK = re.compile(r"https?://[^\s\"<>]+")
 WAIT_SECONDS = 10
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass

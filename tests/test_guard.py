@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from app import create_app
-from app.extensions import db
 from app.guard import UnsafeConfiguration, maintenance_command, production_problems
 from tests.keys.support import key_pair
 
@@ -32,19 +31,9 @@ SAFE = {
 
 
 @pytest.fixture
-def production(database_url):
+def production(make_app):
     """create_app in production on the test's database, with overrides."""
-    made = []
-
-    def _production(**overrides):
-        app = create_app({**SAFE, "SQLALCHEMY_DATABASE_URI": database_url, **overrides})
-        made.append(app)
-        return app
-
-    yield _production
-    for app in made:
-        with app.app_context():
-            db.engine.dispose()
+    return lambda **overrides: make_app(**{**SAFE, **overrides})
 
 
 def test_production_starts_with_safe_settings(production):

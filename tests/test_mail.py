@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from app import events, mail
-from tests.mailserver import Sink, free_port
+from tests.mailserver import Sink
+from tests.servers import free_port
 
 SENDER = "Auth Server <no-reply@auth.example.test>"
 

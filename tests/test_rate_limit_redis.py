@@ -5,26 +5,18 @@ Skipped when no Redis answers locally; with CI=true that is a failure instead.
 
 import http.client
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 import redis
 
-from tests.conftest import IN_CI
+from tests.helpers import skip_or_fail
+from tests.servers import run_gunicorn
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 IP_LIMIT, ACCOUNT_LIMIT = 5, 3
-STARTUP_SECONDS = 30
 PHASE_SECONDS = 30
 
 
@@ -37,10 +29,7 @@ def redis_client():
         client.ping()
     except redis.RedisError as error:
         client.close()
-        message = f"no Redis at {REDIS_HOST}:{REDIS_PORT}: {error}"
-        if IN_CI:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        skip_or_fail(f"no Redis at {REDIS_HOST}:{REDIS_PORT}: {error}")
     yield client
     client.close()
 
@@ -53,41 +42,6 @@ def key_prefix(redis_client):
     keys = list(redis_client.scan_iter(match=f"*{prefix}*", count=1000))
     if keys:
         redis_client.delete(*keys)
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def server_env(tmp_path, port, key_prefix):
-    database_url = f"sqlite:///{tmp_path / 'auth.db'}"
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("RATELIMIT_", "DATABASE_URL", "TEST_DATABASE_URL"))
-    }
-    env.update(
-        APP_ENV="testing",
-        FLASK_APP="wsgi.py",
-        DATABASE_URL=database_url,
-        # Shared by the workers: the per-account key is a keyed hash of the email.
-        SECRET_KEY=uuid.uuid4().hex * 2,
-        JWT_SECRET_KEY=uuid.uuid4().hex * 2,
-        HOST="127.0.0.1",
-        PORT=str(port),
-        WEB_CONCURRENCY="2",
-        GUNICORN_THREADS="2",
-        TRUSTED_PROXY_COUNT="1",
-        RATELIMIT_ENABLED="true",
-        RATELIMIT_STORAGE_URI=f"redis://{REDIS_HOST}:{REDIS_PORT}",
-        RATELIMIT_KEY_PREFIX=key_prefix,
-        RATELIMIT_LOGIN=f"{IP_LIMIT} per hour",
-        RATELIMIT_LOGIN_ACCOUNT=f"{ACCOUNT_LIMIT} per hour",
-        LOG_LEVEL="INFO",  # gunicorn logs "Booting worker" at info
-    )
-    return env
 
 
 def post_login(port, email, forwarded_for):
@@ -114,74 +68,20 @@ def post_login(port, email, forwarded_for):
 @pytest.fixture
 def gunicorn_server(tmp_path, key_prefix):
     """gunicorn with the project's gunicorn.conf.py, 2 workers; always stopped."""
-    port = free_port()
-    env = server_env(tmp_path, port, key_prefix)
-    subprocess.run(
-        [str(BIN / "flask"), "db", "upgrade"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    env = {
+        "GUNICORN_THREADS": "2",
+        "TRUSTED_PROXY_COUNT": "1",
+        "RATELIMIT_ENABLED": "true",
+        "RATELIMIT_STORAGE_URI": f"redis://{REDIS_HOST}:{REDIS_PORT}",
+        "RATELIMIT_KEY_PREFIX": key_prefix,
+        "RATELIMIT_LOGIN": f"{IP_LIMIT} per hour",
+        "RATELIMIT_LOGIN_ACCOUNT": f"{ACCOUNT_LIMIT} per hour",
+    }
     access_log = tmp_path / "access.log"
-    server_log = (tmp_path / "gunicorn.log").open("w")
-    process = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "-c",
-            "gunicorn.conf.py",
-            # The access log names the worker (pid) that served each request.
-            "--access-logfile",
-            str(access_log),
-            "--access-logformat",
-            "%(p)s %(U)s",
-            # No clash with another gunicorn's control socket.
-            "--no-control-socket",
-            "wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=server_log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        wait_until_serving(process, port, tmp_path / "gunicorn.log")
-        yield port, WorkerLog(access_log, tmp_path / "gunicorn.log")
-    finally:
-        stop(process)
-        server_log.close()
-
-
-def wait_until_serving(process, port, log_path):
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"gunicorn exited:\n{log_path.read_text()}", pytrace=False)
-        booted = log_path.read_text().count("Booting worker")
-        if booted >= 2:
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                connection.request("GET", "/ready-probe")
-                if connection.getresponse().status == 404:
-                    return
-            except OSError:
-                pass
-            finally:
-                connection.close()
-        time.sleep(0.2)
-    pytest.fail(f"gunicorn did not start:\n{log_path.read_text()}", pytrace=False)
-
-
-def stop(process):
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+    # The access log names the worker (pid) that served each request.
+    args = ["--access-logfile", str(access_log), "--access-logformat", "%(p)s %(U)s"]
+    with run_gunicorn(tmp_path, workers=2, env=env, args=args) as server:
+        yield server.port, WorkerLog(access_log, server.log_path)
 
 
 PID_PATTERNS = (

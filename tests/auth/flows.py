@@ -1,9 +1,6 @@
 """Helpers for the password and email-verification tests."""
 
-from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
-
-from app import clock
 
 RESET = "/api/v1/auth/password/reset"
 RESET_CONFIRM = "/api/v1/auth/password/reset/confirm"
@@ -15,23 +12,6 @@ LOGIN = "/api/v1/auth/login"
 REFRESH = "/api/v1/auth/refresh-token"
 FRONTEND_URL = "https://app.example.test"
 NEW_PASSWORD = "a brand new passphrase 42"
-
-
-def clock_mover(monkeypatch):
-    """Patch the app's one clock; returns move(**timedelta_args) to move it forward."""
-    offset = timedelta()
-    real_now = clock.now
-
-    def shifted():
-        return real_now() + offset
-
-    monkeypatch.setattr(clock, "now", shifted)
-
-    def move(**delta):
-        nonlocal offset
-        offset += timedelta(**delta)
-
-    return move
 
 
 def token_of(link):

@@ -12,11 +12,10 @@ from tests.auth.flows import (
     VERIFY_CONFIRM,
     VERIFY_REQUEST,
     assert_no_secret_logged,
-    clock_mover,
     events_of,
     token_of,
 )
-from tests.helpers import assert_error, assert_ok
+from tests.helpers import USER_FIELDS, assert_error, assert_ok
 
 pytestmark = pytest.mark.config(FRONTEND_URL=FRONTEND_URL)
 VERIFY_LINK = f"{FRONTEND_URL}/verify-email?token="
@@ -32,11 +31,6 @@ def settings(mail_settings):
     return mail_settings
 
 
-@pytest.fixture
-def move_clock(monkeypatch):
-    return clock_mover(monkeypatch)
-
-
 def request_link(caller):
     response = caller.client.post(VERIFY_REQUEST, headers=caller.headers)
     assert assert_ok(response, 202) == REQUESTED
@@ -44,6 +38,13 @@ def request_link(caller):
 
 def verify_tokens(mailbox, count=1):
     return [token_of(m.link(VERIFY_LINK)) for m in mailbox.wait_for(count)]
+
+
+def mailed_token(caller, mailbox):
+    """Ask for a link for `caller`; the token of the one mail that follows."""
+    request_link(caller)
+    [token] = verify_tokens(mailbox)
+    return token
 
 
 def confirm(client, token):
@@ -71,15 +72,7 @@ def test_verification_end_to_end(app, auth, mailbox, caplog):
     user = assert_ok(confirm(stranger, token))["user"]
     assert user["emailVerified"] is True
     assert user["id"] == caller.user["id"]
-    assert set(user) == {
-        "id",
-        "name",
-        "email",
-        "profilePicture",
-        "emailVerified",
-        "createdAt",
-        "updatedAt",
-    }
+    assert set(user) == USER_FIELDS
     me = assert_ok(caller.client.get(ME, headers=caller.headers))["user"]
     assert me["emailVerified"] is True
 
@@ -88,9 +81,7 @@ def test_verification_end_to_end(app, auth, mailbox, caplog):
 
 
 def test_verification_token_is_single_use(client, auth, mailbox):
-    caller = auth.register()
-    request_link(caller)
-    [token] = verify_tokens(mailbox)
+    token = mailed_token(auth.register(), mailbox)
     assert_ok(confirm(client, token))
     response = confirm(client, token)
     assert_error(response, 401, "token_invalid")
@@ -109,8 +100,7 @@ def test_a_new_request_voids_older_tokens(client, auth, mailbox):
 
 def test_already_verified_gets_the_same_answer_and_no_mail(client, auth, mailbox):
     caller = auth.register()
-    request_link(caller)
-    [token] = verify_tokens(mailbox)
+    token = mailed_token(caller, mailbox)
     assert_ok(confirm(client, token))
     mailbox.clear()
     request_link(caller)
@@ -118,17 +108,13 @@ def test_already_verified_gets_the_same_answer_and_no_mail(client, auth, mailbox
 
 
 def test_verification_token_expires_after_24_hours(client, auth, mailbox, move_clock):
-    caller = auth.register()
-    request_link(caller)
-    [token] = verify_tokens(mailbox)
+    token = mailed_token(auth.register(), mailbox)
     move_clock(hours=24)
     assert_error(confirm(client, token), 401, "token_expired")
 
 
 def test_verification_token_works_within_24_hours(client, auth, mailbox, move_clock):
-    caller = auth.register()
-    request_link(caller)
-    [token] = verify_tokens(mailbox)
+    token = mailed_token(auth.register(), mailbox)
     move_clock(hours=23, minutes=59)
     assert assert_ok(confirm(client, token))["user"]["emailVerified"] is True
 

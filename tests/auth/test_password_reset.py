@@ -23,7 +23,6 @@ from tests.auth.flows import (
     VERIFY_CONFIRM,
     VERIFY_REQUEST,
     assert_no_secret_logged,
-    clock_mover,
     events_of,
     token_of,
 )
@@ -39,21 +38,23 @@ def settings(mail_settings):
     return mail_settings
 
 
-@pytest.fixture
-def move_clock(monkeypatch):
-    return clock_mover(monkeypatch)
-
-
 def request_reset(client, email, **kwargs):
     response = client.post(RESET, json={"email": email}, **kwargs)
     return assert_ok(response, 202)
 
 
-def reset_token(mailbox, email, count=1):
-    """Ask for `count` resets of `email`; the tokens of the mails, oldest first."""
+def reset_tokens(mailbox, email, count=1):
+    """The tokens of the `count` reset mails sent to `email`, oldest first."""
     received = [m for m in mailbox.wait_for(count) if email in m.rcpt_tos]
     assert len(received) == count
     return [token_of(m.link(RESET_LINK)) for m in received]
+
+
+def mailed_token(client, mailbox, email):
+    """Ask for a reset of `email`; the token of the one mail that follows."""
+    request_reset(client, email)
+    [token] = reset_tokens(mailbox, email)
+    return token
 
 
 def confirm(client, token, password=NEW_PASSWORD):
@@ -129,8 +130,7 @@ def test_reset_end_to_end(app, client, auth, mailbox, caplog):
 
 def test_reset_token_is_single_use(client, make_user, mailbox):
     user = make_user()
-    request_reset(client, user.email)
-    [token] = reset_token(mailbox, user.email)
+    token = mailed_token(client, mailbox, user.email)
     assert_ok(confirm(client, token))
     again = confirm(client, token, password="yet another passphrase 7")
     body = assert_error(again, 401, "token_invalid")
@@ -145,7 +145,7 @@ def test_using_one_reset_token_voids_the_others(client, make_user, mailbox):
     user = make_user()
     request_reset(client, user.email)
     request_reset(client, user.email)
-    older, newer = reset_token(mailbox, user.email, count=2)
+    older, newer = reset_tokens(mailbox, user.email, count=2)
     assert older != newer
     assert_ok(confirm(client, newer))
     assert_error(confirm(client, older), 401, "token_invalid")
@@ -153,8 +153,7 @@ def test_using_one_reset_token_voids_the_others(client, make_user, mailbox):
 
 def test_reset_token_expires(client, make_user, mailbox, move_clock):
     user = make_user()
-    request_reset(client, user.email)
-    [token] = reset_token(mailbox, user.email)
+    token = mailed_token(client, mailbox, user.email)
     move_clock(seconds=1800)
     response = confirm(client, token)
     assert_error(response, 401, "token_expired")
@@ -180,8 +179,7 @@ def test_reset_ttl_is_configurable(app, client, make_user, mailbox, move_clock):
 
 def test_token_is_stored_only_as_its_hash(app, client, make_user, mailbox):
     user = make_user()
-    request_reset(client, user.email)
-    [token] = reset_token(mailbox, user.email)
+    token = mailed_token(client, mailbox, user.email)
     with app.app_context():
         row = db.session.scalar(select(OneTimeToken))
         assert row.purpose == "password_reset"
@@ -236,8 +234,7 @@ def test_weak_new_password_is_refused_and_the_link_stays_usable(
     client, make_user, mailbox
 ):
     user = make_user(email="ada@example.com")
-    request_reset(client, user.email)
-    [token] = reset_token(mailbox, user.email)
+    token = mailed_token(client, mailbox, user.email)
     for weak in ("short", "password123", "ada@example.com", "x" * 257):
         body = assert_error(confirm(client, token, weak), 400, "validation_error")
         assert list(body["details"]) == ["newPassword"]
@@ -255,8 +252,7 @@ def test_html_part_escapes_the_users_name(client, make_user, mailbox):
 
 def test_parallel_confirms_with_one_token_succeed_once(app, make_user, mailbox):
     user = make_user()
-    request_reset(app.test_client(), user.email)
-    [token] = reset_token(mailbox, user.email)
+    token = mailed_token(app.test_client(), mailbox, user.email)
     statuses = []
     barrier = threading.Barrier(4)
 
@@ -426,8 +422,7 @@ def test_verify_token_is_no_reset_token(client, auth, mailbox):
 
 def test_reset_of_a_deleted_account_is_token_invalid(app, client, make_user, mailbox):
     user = make_user()
-    request_reset(client, user.email)
-    [token] = reset_token(mailbox, user.email)
+    token = mailed_token(client, mailbox, user.email)
     with app.app_context():
         db.session.delete(db.session.get(User, user.id))
         db.session.commit()

@@ -7,6 +7,7 @@ from app.extensions import db
 from app.models import User, UserSession
 from tests.conftest import PASSWORD
 from tests.helpers import (
+    USER_FIELDS,
     assert_error,
     assert_ok,
     cookie_attributes,
@@ -29,15 +30,7 @@ def test_register_cookie_mode_returns_user_access_token_and_cookies(client):
     response = client.post(REGISTER, json=body())
     data = assert_ok(response, 201)
     user = data["user"]
-    assert set(user) == {
-        "id",
-        "name",
-        "email",
-        "profilePicture",
-        "emailVerified",
-        "createdAt",
-        "updatedAt",
-    }
+    assert set(user) == USER_FIELDS
     assert user["email"] == "ada@example.com"
     assert user["emailVerified"] is False
     assert user["createdAt"].endswith("Z")

@@ -15,12 +15,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.servers import ROOT, gunicorn_api, static_site
+from tests.helpers import skip_or_fail
+from tests.servers import ROOT, run_gunicorn, static_site
 
 E2E_DIR = Path(__file__).resolve().parent
 SPA_DIR = ROOT / "examples" / "spa"
 ARTIFACTS = ROOT / "artifacts" / "e2e"
-IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 # Debian's Chromium as root in a closed network (see the README).
 CHROMIUM_ARGS = [
@@ -80,16 +80,15 @@ def live(tmp_path_factory):
     with ExitStack() as stack:
         spa = stack.enter_context(static_site(SPA_DIR, spa_overrides))
         other = stack.enter_context(static_site(other_dir, {"/": OTHER_SITE_PAGE}))
-        api = stack.enter_context(
-            gunicorn_api(
-                workdir,
-                CORS_ORIGINS=spa,
-                # Plain http: a Secure cookie is not what a dev server sets.
-                COOKIE_SECURE="false",
-                COOKIE_SAMESITE="Strict",
-                ACCESS_TOKEN_TTL=ACCESS_TOKEN_TTL,
-            )
-        )
+        api_env = {
+            "APP_ENV": "development",
+            "CORS_ORIGINS": spa,
+            # Plain http: a Secure cookie is not what a dev server sets.
+            "COOKIE_SECURE": "false",
+            "COOKIE_SAMESITE": "Strict",
+            "ACCESS_TOKEN_TTL": ACCESS_TOKEN_TTL,
+        }
+        api = stack.enter_context(run_gunicorn(workdir, workers=2, env=api_env)).url
         spa_overrides["/config.js"] = f'export const API_BASE = "{api}";\n'
         yield Live(api=api, spa=spa, other=other)
 
@@ -133,13 +132,10 @@ def new_user(api):
 def chromium_path():
     path = shutil.which(CHROMIUM)
     if path is None:
-        message = (
+        skip_or_fail(
             f"Chromium not found at {CHROMIUM}: `apt-get install chromium` "
             "(make e2e installs it in CI) or set CHROMIUM_PATH"
         )
-        if IN_CI:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
     return path
 
 

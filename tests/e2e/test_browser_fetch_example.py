@@ -5,7 +5,7 @@ a 401 that refreshes through the cookie and the CSRF header and retries, logout.
 """
 
 from tests.e2e.conftest import PASSWORD
-from tests.e2e.servers import ROOT
+from tests.servers import ROOT
 
 SNIPPET = ROOT / "examples" / "browser-fetch.js"
 DRIVER = """

@@ -8,7 +8,7 @@ import sys
 import time
 
 from tests.e2e.conftest import ACCESS_TOKEN_TTL, PASSWORD
-from tests.e2e.servers import ROOT
+from tests.servers import ROOT
 
 CLIENT = ROOT / "examples" / "mobile_client.py"
 

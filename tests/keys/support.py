@@ -2,14 +2,14 @@
 
 import base64
 import json
-import threading
-from contextlib import contextmanager
 from functools import cache
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from werkzeug.serving import make_server
+
+from tests.servers import in_thread
 
 ASYMMETRIC = ("RS256", "ES256", "EdDSA")
 
@@ -75,22 +75,6 @@ def token_parts(token):
     )
 
 
-def assert_error(response, status, code):
-    body = response.get_json()
-    assert response.status_code == status, body
-    assert body["success"] is False, body
-    assert body["code"] == code, body
-    return body
-
-
-@contextmanager
 def serving(app):
     """Serve `app` over real HTTP on 127.0.0.1 (a free port) in a thread."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
+    return in_thread(make_server("127.0.0.1", 0, app, threaded=True))

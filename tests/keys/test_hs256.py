@@ -3,7 +3,8 @@
 import jwt
 
 from app.auth.keys import hs_kid
-from tests.keys.support import assert_error, b64url_json, token_parts
+from tests.helpers import assert_error
+from tests.keys.support import b64url_json, token_parts
 
 ME = "/api/v1/users/me"
 SECRET_A = "a" * 20 + "-first-secret-of-forty-chars"

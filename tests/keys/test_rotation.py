@@ -2,12 +2,8 @@
 
 import pytest
 
-from tests.keys.support import (
-    assert_error,
-    asymmetric_settings,
-    key_pair,
-    token_parts,
-)
+from tests.helpers import assert_error
+from tests.keys.support import asymmetric_settings, key_pair, token_parts
 
 ME = "/api/v1/users/me"
 REFRESH = "/api/v1/auth/refresh-token"

@@ -6,8 +6,8 @@ import hmac
 import jwt
 import pytest
 
+from tests.helpers import assert_error
 from tests.keys.support import (
-    assert_error,
     asymmetric_settings,
     b64url_json,
     key_pair,

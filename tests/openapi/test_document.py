@@ -4,6 +4,8 @@ import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
+from tests.helpers import USER_FIELDS
+
 DOCUMENT = "/api/v1/openapi.json"
 # Plumbing routes that are not part of the API.
 NOT_DOCUMENTED = {"openapi.docs_asset"}
@@ -227,15 +229,7 @@ def test_schemas_come_from_marshmallow(document):
     assert register["additionalProperties"] is False
     assert register["properties"]["email"]["format"] == "email"
     assert register["properties"]["password"]["writeOnly"] is True
-    assert set(schemas["User"]["properties"]) == {
-        "id",
-        "name",
-        "email",
-        "profilePicture",
-        "emailVerified",
-        "createdAt",
-        "updatedAt",
-    }
+    assert set(schemas["User"]["properties"]) == USER_FIELDS
     assert schemas["User"]["properties"]["createdAt"]["format"] == "date-time"
     assert schemas["Session"]["properties"]["current"]["type"] == "boolean"
     assert "refreshToken" not in schemas["TokenData"]["required"]

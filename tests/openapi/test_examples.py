@@ -3,23 +3,17 @@
 One server for the module; it starts, serves and stops within bounded times.
 """
 
-import contextlib
 import os
-import re
 import secrets
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.servers import ROOT, run_gunicorn
+
 EXAMPLES = ROOT / "examples"
-LISTENING = re.compile(rb"Listening at: http://127\.0\.0\.1:(\d+)")
-START_TIMEOUT = 30
 SCRIPT_TIMEOUT = 60
 
 pytestmark = [
@@ -31,76 +25,13 @@ pytestmark = [
 ]
 
 
-def server_environment(workdir):
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"BIND", "DATABASE_URL", "TEST_DATABASE_URL"}
-    }
-    env.update(
-        APP_ENV="development",
-        FLASK_APP="wsgi.py",
-        SECRET_KEY=secrets.token_urlsafe(48),
-        JWT_SECRET_KEY=secrets.token_urlsafe(48),
-        DATABASE_URL=f"sqlite:///{workdir / 'examples.db'}",
-        PROMETHEUS_MULTIPROC_DIR=str(workdir / "metrics"),
-        BCRYPT_ROUNDS="4",
-        RATELIMIT_ENABLED="false",
-        COOKIE_SECURE="false",
-        HOST="127.0.0.1",
-        PORT="0",
-        WEB_CONCURRENCY="1",
-        LOG_LEVEL="INFO",
-    )
-    return env
-
-
-def wait_for_url(process, log_path):
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"gunicorn exited:\n{log_path.read_text()[-3000:]}")
-        match = LISTENING.search(log_path.read_bytes())
-        if match:
-            url = f"http://127.0.0.1:{match.group(1).decode()}"
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                    if response.status == 200:
-                        return url
-        time.sleep(0.1)
-    pytest.fail(f"gunicorn did not serve in {START_TIMEOUT}s")
-
-
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("examples")
-    env = server_environment(workdir)
-    subprocess.run(
-        [sys.executable, "-m", "flask", "db", "upgrade"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    log_path = workdir / "gunicorn.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        yield wait_for_url(process, log_path)
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(15)
+    # A development server on plain http, so its cookies are not Secure.
+    env = {"APP_ENV": "development", "COOKIE_SECURE": "false"}
+    with run_gunicorn(workdir, workers=1, env=env) as server:
+        yield server.url
 
 
 def run_example(name, base_url, **extra_env):

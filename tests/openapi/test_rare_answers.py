@@ -12,8 +12,6 @@ import pytest
 import schemathesis
 from flask_jwt_extended import create_access_token
 
-from app import create_app
-from app.extensions import db
 from tests.helpers import assert_error
 from tests.keys.support import asymmetric_settings
 
@@ -139,29 +137,12 @@ def test_health_check_failure_is_a_documented_503(client, conforms, monkeypatch)
 
 
 @pytest.mark.parametrize("algorithm", ["RS256", "ES256", "EdDSA"])
-def test_jwks_of_an_asymmetric_key_matches_the_document(algorithm, app_factory):
-    app = app_factory(**asymmetric_settings(algorithm))
+def test_jwks_of_an_asymmetric_key_matches_the_document(algorithm, make_app):
+    app = make_app(JWT_SECRET_KEY=None, **asymmetric_settings(algorithm))
     schema = schemathesis.openapi.from_wsgi(DOCUMENT, app)
     response = app.test_client().get("/.well-known/jwks.json")
     assert response.status_code == 200
     schema["/.well-known/jwks.json"]["GET"].validate_response(response)
-
-
-@pytest.fixture
-def app_factory(database_url):
-    """Build one more app on this test's database with extra settings."""
-    built = []
-
-    def build(**settings):
-        overrides = {"APP_ENV": "testing", "SQLALCHEMY_DATABASE_URI": database_url}
-        app = create_app({**overrides, "JWT_SECRET_KEY": None, **settings})
-        built.append(app)
-        return app
-
-    yield build
-    for app in built:
-        with app.app_context():
-            db.engine.dispose()
 
 
 def test_user_with_a_profile_picture_conforms(auth, conforms):

@@ -3,21 +3,13 @@
 import re
 import uuid
 
-import pytest
 import requests
 
-from tests.ops.server import migrate, run_gunicorn
 from tests.ops.test_metrics import parse, value
+from tests.servers import run_gunicorn
 
 LOGIN = "/api/v1/auth/login"
 MAX_LOGINS = 300
-
-
-@pytest.fixture
-def migrated_url(database_url):
-    """This test's database (SQLite file or PostgreSQL schema), migrated to head."""
-    migrate(database_url)
-    return database_url
 
 
 def login_pids(server):
@@ -28,10 +20,12 @@ def login_pids(server):
     }
 
 
-def test_metrics_add_up_across_two_workers(tmp_path, migrated_url):
+def test_metrics_add_up_across_two_workers(tmp_path, database_url):
     metrics_dir = tmp_path / "metrics"
-    env = {"DATABASE_URL": migrated_url, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
-    with run_gunicorn(tmp_path, workers=2, env=env) as server:
+    env = {"PROMETHEUS_MULTIPROC_DIR": metrics_dir}
+    with run_gunicorn(
+        tmp_path, workers=2, database_url=database_url, env=env
+    ) as server:
         account = {
             "name": "Ada",
             "email": f"ada-{uuid.uuid4().hex[:8]}@example.com",
@@ -79,10 +73,8 @@ def test_metrics_add_up_across_two_workers(tmp_path, migrated_url):
     assert any(metrics_dir.glob("*.db"))
 
 
-def test_real_server_headers_carry_no_version(tmp_path, migrated_url):
-    with run_gunicorn(
-        tmp_path, workers=1, env={"DATABASE_URL": migrated_url}
-    ) as server:
+def test_real_server_headers_carry_no_version(tmp_path, database_url):
+    with run_gunicorn(tmp_path, workers=1, database_url=database_url) as server:
         ok = requests.get(f"{server.url}/health", timeout=10)
         missing = requests.get(f"{server.url}/nope", timeout=10)
     for response in (ok, missing):

@@ -7,10 +7,8 @@ import time
 import pytest
 import redis
 
-from app import create_app
-from app.extensions import db
 from tests.helpers import assert_error, assert_ok
-from tests.ops.server import free_port
+from tests.servers import free_port
 
 BUDGET = 2.0  # seconds: the answer comes within this even when a dependency hangs
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -23,27 +21,6 @@ def hung_port():
         listener.bind(("127.0.0.1", 0))
         listener.listen(16)  # never accept(): the kernel completes the handshakes
         yield listener.getsockname()[1]
-
-
-@pytest.fixture
-def make_app(database_url):
-    """Build an app with overrides (no create_all: /health never needs tables)."""
-    apps = []
-
-    def _make_app(**overrides):
-        settings = {
-            "APP_ENV": "testing",
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            **overrides,
-        }
-        app = create_app(settings)
-        apps.append(app)
-        return app
-
-    yield _make_app
-    for app in apps:
-        with app.app_context():
-            db.engine.dispose()
 
 
 def timed_get(app, path="/health"):

@@ -11,7 +11,7 @@ import uuid
 import pytest
 import requests
 
-from tests.ops.server import migrate, run_gunicorn
+from tests.servers import run_gunicorn
 
 pytestmark = pytest.mark.skipif(
     bool(os.environ.get("TEST_DATABASE_URL")),
@@ -84,11 +84,7 @@ def _bearer(token):
 
 
 def test_four_workers_on_sqlite_mixed_load_no_5xx_no_lock_errors(tmp_path):
-    database_url = f"sqlite:///{tmp_path / 'auth.db'}"
-    migrate(database_url)
-    with run_gunicorn(
-        tmp_path, workers=4, env={"DATABASE_URL": database_url}
-    ) as server:
+    with run_gunicorn(tmp_path, workers=4) as server:
         results, errors = [], []
         stop_at = time.monotonic() + DURATION
         threads = [

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import UserSession
-from tests.keys.support import assert_error
+from tests.helpers import assert_error
 
 PASSWORD = "a fine pass phrase"
 LOGIN = "/api/v1/auth/login"
