@@ -27,11 +27,31 @@ from tests.mailserver import (  # noqa: F401  (fixtures and hook: a real SMTP se
 )
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+# With it set (CI's second pass: redis://127.0.0.1:6379), every app counts its rate
+# limits in that storage, under a key prefix of its own test.
+TEST_RATELIMIT_STORAGE_URI = os.environ.get("TEST_RATELIMIT_STORAGE_URI")
 PASSWORD = "correct horse battery staple"
 
 
 def pytest_report_header(config):
-    return f"database: {TEST_DATABASE_URL or 'sqlite (file per test)'}"
+    return [
+        f"database: {TEST_DATABASE_URL or 'sqlite (file per test)'}",
+        f"rate-limit storage: {TEST_RATELIMIT_STORAGE_URI or 'memory://'}",
+    ]
+
+
+@pytest.fixture(scope="session")
+def ratelimit_storage():
+    """Settings for TEST_RATELIMIT_STORAGE_URI; unreachable: skip, or in CI fail."""
+    if not TEST_RATELIMIT_STORAGE_URI:
+        return {}
+    import redis
+
+    try:
+        redis.Redis.from_url(TEST_RATELIMIT_STORAGE_URI, socket_timeout=2).ping()
+    except redis.RedisError as error:
+        skip_or_fail(f"TEST_RATELIMIT_STORAGE_URI unreachable: {error}")
+    return {"RATELIMIT_STORAGE_URI": TEST_RATELIMIT_STORAGE_URI}
 
 
 @pytest.fixture(scope="session")
@@ -84,10 +104,12 @@ def settings():
 
 
 @pytest.fixture
-def app(request, database_url, settings):
+def app(request, database_url, settings, ratelimit_storage):
     overrides = {
         "APP_ENV": "testing",
         "SQLALCHEMY_DATABASE_URI": database_url,
+        **ratelimit_storage,
+        "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex[:12]}",
         **marker_settings(request),
         **settings,
     }
