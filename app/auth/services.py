@@ -1,5 +1,7 @@
 """Account services: register and log in."""
 
+from contextlib import contextmanager
+
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -18,8 +20,8 @@ def find_user_by_email(email):
     )
 
 
-def register_user(*, name, email, password, transport, user_agent, ip):
-    """Create an account and its first session; 409 when the email is taken."""
+def add_account(*, name, email, password, verified=False):
+    """A new user after the policy and email checks (added, not committed)."""
     passwords.check_policy(password, email=email)
     if find_user_by_email(email) is not None:
         raise EmailTaken()
@@ -30,21 +32,35 @@ def register_user(*, name, email, password, transport, user_agent, ip):
         password_hash=passwords.hash_password(
             password, current_app.config["BCRYPT_ROUNDS"]
         ),
+        email_verified_at=now if verified else None,
         created_at=now,
         updated_at=now,
         password_changed_at=now,
     )
     db.session.add(user)
+    return user
+
+
+@contextmanager
+def email_must_be_free():
+    """Turn the unique index's refusal into 409 email_taken."""
     try:
+        yield
+    except IntegrityError:
+        # A parallel registration won the unique index: same answer as the pre-check.
+        db.session.rollback()
+        raise EmailTaken() from None
+
+
+def register_user(*, name, email, password, transport, user_agent, ip):
+    """Create an account and its first session; 409 when the email is taken."""
+    user = add_account(name=name, email=email, password=password)
+    with email_must_be_free():
         db.session.flush()
         user_session = open_session(
             user=user, transport=transport, user_agent=user_agent, ip=ip
         )
         db.session.commit()
-    except IntegrityError:
-        # A parallel registration won the unique index: same answer as the pre-check.
-        db.session.rollback()
-        raise EmailTaken() from None
     events.emit(events.REGISTERED, user_id=str(user.id))
     return user, user_session
 

@@ -4,15 +4,12 @@ import secrets
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy.exc import IntegrityError
 
-from app import clock, events
-from app.auth import passwords
-from app.auth.services import find_user_by_email
+from app import events
+from app.auth.services import add_account, email_must_be_free, find_user_by_email
 from app.auth.sessions import REVOKED_DEACTIVATED, revoke_user_sessions
-from app.errors import EmailTaken, NotFound
+from app.errors import NotFound
 from app.extensions import db
-from app.models import User
 
 DEMO_EMAIL = "demo{number}@example.com"
 MAX_DEMO_ACCOUNTS = 20
@@ -30,27 +27,9 @@ class DemoAccount:
 
 def create_account(*, name, email, password, verified=False):
     """Create an account without opening a session; EmailTaken when it exists."""
-    passwords.check_policy(password, email=email)
-    if find_user_by_email(email) is not None:
-        raise EmailTaken()
-    now = clock.now()
-    user = User(
-        name=name,
-        email=email,
-        password_hash=passwords.hash_password(
-            password, current_app.config["BCRYPT_ROUNDS"]
-        ),
-        email_verified_at=now if verified else None,
-        created_at=now,
-        updated_at=now,
-        password_changed_at=now,
-    )
-    db.session.add(user)
-    try:
+    user = add_account(name=name, email=email, password=password, verified=verified)
+    with email_must_be_free():
         db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise EmailTaken() from None
     events.emit(events.ACCOUNT_CREATED, user_id=str(user.id), by="cli")
     return user
 
