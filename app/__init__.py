@@ -11,7 +11,7 @@ from app.database import configure_engine
 from app.errors import register_error_handlers, register_jwt_loaders
 from app.extensions import db, jwt, migrate
 from app.guard import enforce_production_settings, warn_about_generated_secrets
-from app.http import assign_request_id, finish_response
+from app.http import NoCookieSession, assign_request_id, finish_response
 from app.logs import setup_logging
 from app.observability import register_observability
 from app.openapi import register_api_docs
@@ -53,6 +53,7 @@ def register_extensions(app):
 
 
 def register_request_hooks(app):
+    app.session_interface = NoCookieSession()
     app.before_request(assign_request_id)
     app.after_request(finish_response)
 

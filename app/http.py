@@ -5,6 +5,7 @@ import re
 import uuid
 
 from flask import g, request
+from flask.sessions import SessionInterface
 
 from app.errors import ApiError, InvalidJSON
 
@@ -17,6 +18,20 @@ class UnsupportedMediaType(ApiError):
     status = 415
     code = "unsupported_media_type"
     message = "The request body must be application/json."
+
+
+class NoCookieSession(SessionInterface):
+    """No Flask cookie session: the API keeps none, so none is opened per request.
+
+    Flask's default builds a signing serializer on every request just to find no
+    cookie. Without one, `flask.session` is Flask's NullSession, which refuses writes.
+    """
+
+    def open_session(self, app, request):
+        return None
+
+    def save_session(self, app, session, response):
+        return None
 
 
 def request_id():

@@ -1,10 +1,9 @@
 """Auth endpoints: parse with a schema, call one service, answer with the envelope."""
 
 from flask import g
-from flask_jwt_extended import jwt_required
 
 from app.auth import bp, email_verification, password_services, services, sessions
-from app.auth.tokens import issue_tokens
+from app.auth.tokens import access_token_required, issue_tokens
 from app.auth.transport import (
     clear_cookies,
     read_presented_token,
@@ -72,7 +71,7 @@ def logout():
 
 
 @bp.post("/logout-all")
-@jwt_required()
+@access_token_required
 def logout_all():
     revoked = sessions.logout_everywhere(user_id=g.current_user.id)
     return clear_cookies(
@@ -81,7 +80,7 @@ def logout_all():
 
 
 @bp.get("/sessions")
-@jwt_required()
+@access_token_required
 def list_sessions():
     active = sessions.list_active_sessions(user_id=g.current_user.id)
     schema = SessionSchema(current_session_id=g.current_session_id)
@@ -89,7 +88,7 @@ def list_sessions():
 
 
 @bp.delete("/sessions/<session_id>")
-@jwt_required()
+@access_token_required
 def revoke_session(session_id):
     sessions.revoke_own_session(user_id=g.current_user.id, session_id=session_id)
     return success({"message": "Session revoked."})
@@ -114,7 +113,7 @@ def confirm_password_reset():
 
 
 @bp.post("/password/change")
-@jwt_required()
+@access_token_required
 def change_password():
     body = load_body(PasswordChangeSchema())
     password_services.change_password(
@@ -125,7 +124,7 @@ def change_password():
 
 
 @bp.post("/email/verify/request")
-@jwt_required()
+@access_token_required
 def request_email_verification():
     load_body(EmptySchema(), optional=True)
     email_verification.request_verification(user=g.current_user)

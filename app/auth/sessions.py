@@ -1,11 +1,11 @@
 """Session services: open, rotate with reuse detection, list, revoke, purge."""
 
 import uuid
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 
 from app import clock, events
 from app.auth.tokens import new_jti, session_id_of
@@ -29,9 +29,63 @@ REVOKED_DEACTIVATED = "deactivated"
 
 
 @dataclass(frozen=True)
+class SessionState:
+    """What a refresh needs of a session row (and what `issue_tokens` reads)."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    transport: str
+    refresh_jti: str
+    previous_refresh_jti: str | None
+    rotated_at: datetime | None
+    expires_at: datetime
+    revoked_at: datetime | None
+    user_is_active: bool
+
+
+@dataclass(frozen=True)
 class Refreshed:
-    session: UserSession
+    session: SessionState
     rotated: bool
+
+
+SESSIONS = UserSession.__table__
+USERS = User.__table__
+STATE_COLUMNS = (
+    "id",
+    "user_id",
+    "transport",
+    "refresh_jti",
+    "previous_refresh_jti",
+    "rotated_at",
+    "expires_at",
+    "revoked_at",
+)
+# Both statements are built once (SQLAlchemy memoises their cache keys); the refresh
+# hot path reads plain rows, not ORM objects.
+SESSION_STATE_QUERY = (
+    select(
+        *(SESSIONS.c[name] for name in STATE_COLUMNS),
+        USERS.c.is_active.label("user_is_active"),
+    )
+    .select_from(SESSIONS.join(USERS, USERS.c.id == SESSIONS.c.user_id))
+    .where(SESSIONS.c.id == bindparam("session_id"))
+)
+# Exactly one of several parallel refreshes with the same token matches the row.
+ROTATE_STATEMENT = (
+    update(SESSIONS)
+    .where(
+        SESSIONS.c.id == bindparam("session_id"),
+        SESSIONS.c.refresh_jti == bindparam("presented_jti"),
+        SESSIONS.c.revoked_at.is_(None),
+    )
+    .values(
+        previous_refresh_jti=bindparam("presented_jti"),
+        refresh_jti=bindparam("next_jti"),
+        rotated_at=bindparam("rotated"),
+        last_used_at=bindparam("rotated"),
+    )
+)
 
 
 def open_session(*, user, transport, user_agent, ip):
@@ -52,13 +106,9 @@ def open_session(*, user, transport, user_agent, ip):
     return user_session
 
 
-def _load_session(session_id):
-    return db.session.execute(
-        select(UserSession, User)
-        .join(User, User.id == UserSession.user_id)
-        .where(UserSession.id == session_id)
-        .execution_options(populate_existing=True)
-    ).first()
+def _session_state(session_id):
+    row = db.session.execute(SESSION_STATE_QUERY, {"session_id": session_id}).first()
+    return None if row is None else SessionState(*row)
 
 
 def rotate_refresh_token(*, claims, transport):
@@ -69,11 +119,10 @@ def rotate_refresh_token(*, claims, transport):
     """
     session_id = session_id_of(claims)
     presented = claims.get("jti")
-    row = _load_session(session_id)
-    if row is None:
+    user_session = _session_state(session_id)
+    if user_session is None:
         raise TokenRevoked()
-    user_session, user = row
-    if str(user.id) != claims.get("sub"):
+    if str(user_session.user_id) != claims.get("sub"):
         raise TokenInvalid()
     if user_session.transport != transport:
         raise TokenInvalid(
@@ -81,7 +130,7 @@ def rotate_refresh_token(*, claims, transport):
         )
     now = clock.now()
     # Deactivation revokes the sessions too; say why (403), as the access check does.
-    if not user.is_active:
+    if not user_session.user_is_active:
         raise AccountDisabled()
     if user_session.revoked_at is not None:
         raise TokenRevoked()
@@ -90,27 +139,28 @@ def rotate_refresh_token(*, claims, transport):
 
     next_jti = new_jti()
     result = db.session.execute(
-        update(UserSession)
-        .where(
-            UserSession.id == session_id,
-            UserSession.refresh_jti == presented,
-            UserSession.revoked_at.is_(None),
-        )
-        .values(
-            previous_refresh_jti=presented,
-            refresh_jti=next_jti,
-            rotated_at=now,
-            last_used_at=now,
-        )
-        .execution_options(synchronize_session=False)
+        ROTATE_STATEMENT,
+        {
+            "session_id": session_id,
+            "presented_jti": presented,
+            "next_jti": next_jti,
+            "rotated": now,
+        },
     )
     if result.rowcount == 1:
         db.session.commit()
         events.emit(events.REFRESHED, session_id=str(session_id))
-        return Refreshed(session=_load_session(session_id)[0], rotated=True)
+        # The row now holds what the UPDATE wrote: no second read to learn it.
+        rotated = replace(
+            user_session,
+            refresh_jti=next_jti,
+            previous_refresh_jti=presented,
+            rotated_at=now,
+        )
+        return Refreshed(session=rotated, rotated=True)
     db.session.rollback()
 
-    user_session = _load_session(session_id)[0]
+    user_session = _session_state(session_id)
     if user_session.revoked_at is not None:
         raise TokenRevoked()
     grace = timedelta(seconds=current_app.config["REFRESH_REUSE_GRACE_SECONDS"])

@@ -14,6 +14,8 @@ from app.schemas.auth import RefreshBodySchema
 AUTH_MODE_HEADER = "X-Auth-Mode"
 REFRESH_COOKIE = "refresh_token"
 CSRF_HEADER = "X-CSRF-TOKEN"
+# Built once: a schema instance holds no per-call state.
+REFRESH_BODY_SCHEMA = RefreshBodySchema()
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ def read_presented_token(*, allow_access=False, allow_expired=False):
     """
     # The body is checked even when a header carries the token: bad input is a 400,
     # never silently ignored.
-    body = RefreshBodySchema().load(read_json_object(optional=True))
+    body = REFRESH_BODY_SCHEMA.load(read_json_object(optional=True))
     header_token = bearer_value()
     if header_token is not None:
         claims = _decode(header_token, allow_expired=allow_expired)

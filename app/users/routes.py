@@ -1,8 +1,8 @@
 """Profile endpoints."""
 
 from flask import g
-from flask_jwt_extended import jwt_required
 
+from app.auth.tokens import access_token_required
 from app.errors import success
 from app.http import load_body
 from app.schemas.user import UpdateProfileSchema, user_schema
@@ -10,13 +10,13 @@ from app.users import bp, services
 
 
 @bp.get("/me")
-@jwt_required()
+@access_token_required
 def me():
     return success({"user": user_schema.dump(g.current_user)})
 
 
 @bp.patch("/me")
-@jwt_required()
+@access_token_required
 def update_me():
     changes = load_body(UpdateProfileSchema())
     user = services.update_profile(user=g.current_user, changes=changes)

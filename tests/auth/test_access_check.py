@@ -1,0 +1,122 @@
+"""The per-request access check: one token parse, one query, revocation at once."""
+
+import jwt as pyjwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from jwt.api_jws import PyJWS
+from sqlalchemy import event
+
+from app.auth.tokens import PreparedKeyHMAC
+from app.extensions import db
+from app.users import admin
+from tests.helpers import assert_error, assert_ok
+
+ME = "/api/v1/users/me"
+
+
+@pytest.fixture
+def statements(app):
+    """The SQL statements the app sends while the test runs."""
+    sent = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    yield sent
+    event.remove(engine, "before_cursor_execute", record)
+
+
+def test_access_token_is_parsed_once_per_request(auth, monkeypatch):
+    caller = auth.register()
+    loads = []
+    original = PyJWS._load
+
+    def counting_load(self, jwt):
+        loads.append(jwt)
+        return original(self, jwt)
+
+    monkeypatch.setattr(PyJWS, "_load", counting_load)
+    assert_ok(caller.client.get(ME, headers=caller.headers))
+    assert loads == [caller.access_token]
+
+
+def test_access_check_is_one_query(auth, statements):
+    caller = auth.register()
+    statements.clear()
+    assert_ok(caller.client.get(ME, headers=caller.headers))
+    assert len(statements) == 1, statements
+    assert "sessions" in statements[0] and "users" in statements[0]
+
+
+def test_checked_user_can_be_changed_and_committed(app, auth):
+    caller = auth.register()
+    # One app context around several requests: the user is already in the session's
+    # identity map on the second call and must be reused, not attached twice.
+    with app.app_context():
+        assert_ok(caller.client.get(ME, headers=caller.headers))
+        changed = caller.client.patch(ME, json={"name": "Lin"}, headers=caller.headers)
+        assert assert_ok(changed)["user"]["name"] == "Lin"
+    again = assert_ok(caller.client.get(ME, headers=caller.headers))
+    assert again["user"]["name"] == "Lin"
+
+
+def test_logout_refuses_the_access_token_at_once(auth):
+    caller = auth.register()
+    assert_ok(caller.client.get(ME, headers=caller.headers))
+    assert_ok(caller.client.post("/api/v1/auth/logout", headers=caller.headers))
+    assert_error(caller.client.get(ME, headers=caller.headers), 401, "token_revoked")
+
+
+def test_deactivation_is_seen_by_the_next_request(app, auth):
+    caller = auth.register()
+    with app.app_context():
+        assert_ok(caller.client.get(ME, headers=caller.headers))
+        admin.deactivate_account(email=caller.user["email"])
+        response = caller.client.get(ME, headers=caller.headers)
+    assert_error(response, 403, "account_disabled")
+
+
+@pytest.mark.parametrize(
+    ("header", "status", "code"),
+    [
+        ("Bearer {token}, Basic dXNlcjpwYXNz", 200, None),
+        ("Basic dXNlcjpwYXNz, Bearer {token}", 200, None),
+        ("Bearer {token}, Bearer {token}", 401, "token_missing"),
+        ("Bearer {token} extra", 401, "token_invalid"),
+        (" ,Bearer {token}, ", 200, None),
+        ("Basic a, \t ,b", 401, "token_missing"),
+    ],
+)
+def test_authorization_header_fields(auth, header, status, code):
+    caller = auth.register()
+    value = header.format(token=caller.access_token)
+    response = caller.client.get(ME, headers={"Authorization": value})
+    if code is None:
+        assert_ok(response, status)
+    else:
+        assert_error(response, status, code)
+
+
+def test_refresh_token_is_not_an_access_token(auth):
+    caller = auth.register()
+    headers = {"Authorization": f"Bearer {caller.refresh_token}"}
+    assert_error(caller.client.get(ME, headers=headers), 401, "token_invalid")
+
+
+def test_hmac_key_check_still_refuses_asymmetric_keys():
+    algorithm = pyjwt.get_algorithm_by_name("HS256")
+    assert isinstance(algorithm, PreparedKeyHMAC)
+    pem = (
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    )
+    with pytest.raises(pyjwt.InvalidKeyError):
+        algorithm.prepare_key(pem)
+    with pytest.raises(pyjwt.InvalidKeyError):
+        algorithm.prepare_key(pem)  # the refusal is not cached away
+    assert algorithm.prepare_key("a secret") == b"a secret"
