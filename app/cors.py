@@ -39,7 +39,12 @@ def checked_origins(origins):
 def add_vary_origin(response):
     # Answers differ by Origin (allowed or not), so shared caches must key on it.
     # flask-cors adds it only when several origins are configured; always here.
-    response.vary.add("Origin")
+    # (By hand: werkzeug's `response.vary` set re-serialises the header per call.)
+    vary = response.headers.get("Vary")
+    if not vary:
+        response.headers["Vary"] = "Origin"
+    elif "origin" not in {item.strip().lower() for item in vary.split(",")}:
+        response.headers["Vary"] = f"{vary}, Origin"
     return response
 
 

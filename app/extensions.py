@@ -1,9 +1,9 @@
 """Extensions, created unbound; `create_app` binds them."""
 
+import click
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
@@ -18,12 +18,47 @@ NAMING_CONVENTION = {
 }
 
 
+class LazyMigrate:
+    """Flask-Migrate, imported when a `flask db` command (or a test) first uses it.
+
+    It brings alembic, mako and pygments (about 11 MB per process); the web
+    workers never run a migration, so they never load them.
+    """
+
+    def init_app(self, app, db, **options):
+        app.extensions["migrate"] = _LazyMigrateConfig(app, db, options)
+        app.cli.add_command(
+            _LazyMigrateCommands("db", help="Perform database migrations.")
+        )
+
+
+class _LazyMigrateCommands(click.Group):
+    """`flask db ...`: flask-migrate's own command group, imported when invoked."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        from flask_migrate.cli import db
+
+        return db.make_context(info_name, args, parent=parent, **extra)
+
+
+class _LazyMigrateConfig:
+    def __init__(self, app, db, options):
+        self._app, self._db, self._options = app, db, options
+
+    def __getattr__(self, name):
+        from flask_migrate import Migrate
+
+        # Puts flask-migrate's own config in app.extensions["migrate"] for next time.
+        Migrate().init_app(self._app, self._db, **self._options)
+        return getattr(self._app.extensions["migrate"], name)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
+migrate = LazyMigrate()
 jwt = JWTManager()
 # Every limit names its own key and rate (app/ratelimit.py); settings come from config.
 limiter = Limiter(key_func=get_remote_address)

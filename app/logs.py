@@ -13,6 +13,7 @@ import os
 import re
 import sys
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from flask import g, has_app_context
 
@@ -32,13 +33,19 @@ def current_request_id():
     return "-"
 
 
+@lru_cache(maxsize=512)
+def secret_named(key):
+    return SECRET_FIELD.search(key) is not None
+
+
 def scrub(value):
     """A log value with secrets masked (JWT-shaped strings, secret-named keys)."""
     if isinstance(value, str):
-        return JWT_PATTERN.sub(REDACTED, value)
+        # Every JWT match starts with "eyJ": most values skip the regex (per request).
+        return JWT_PATTERN.sub(REDACTED, value) if "eyJ" in value else value
     if isinstance(value, dict):
         return {
-            str(key): REDACTED if SECRET_FIELD.search(str(key)) else scrub(item)
+            str(key): REDACTED if secret_named(str(key)) else scrub(item)
             for key, item in value.items()
         }
     if isinstance(value, list | tuple | set):
