@@ -102,6 +102,12 @@ class Config:
         self.TRUSTED_PROXY_COUNT = as_int(env("TRUSTED_PROXY_COUNT"), 0)
         # gunicorn workers (gunicorn.conf.py reads the same variable, default 2).
         self.WEB_CONCURRENCY = as_int(env("WEB_CONCURRENCY"), 2)
+        # bcrypt hashes one worker runs at once (0: no bound); default: its share of
+        # the cores, so that a login flood cannot crowd out cheap requests.
+        self.BCRYPT_CONCURRENCY = as_int(
+            env("BCRYPT_CONCURRENCY"),
+            max(1, (os.cpu_count() or 1) // max(1, self.WEB_CONCURRENCY)),
+        )
         self.DEBUG = as_bool(env("FLASK_DEBUG")) or as_bool(env("DEBUG"))
 
         # Mail
@@ -138,7 +144,7 @@ class Config:
 
         # Observability
         self.METRICS_ENABLED = as_bool(env("METRICS_ENABLED"), True)
-        self.LOG_LEVEL = env("LOG_LEVEL", "INFO")
+        self.LOG_LEVEL = env("LOG_LEVEL", "INFO").upper()
         # /health answers within this budget even when a dependency hangs.
         self.HEALTH_CHECK_TIMEOUT_MS = as_int(env("HEALTH_CHECK_TIMEOUT_MS"), 1500)
         # Strict-Transport-Security max-age, sent in production only; 0 turns it off.

@@ -6,6 +6,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from gunicorn import glogging
+
 bind = (
     os.environ.get("BIND")
     or f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
@@ -13,7 +15,9 @@ bind = (
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # bcrypt releases the GIL, so threads of one worker hash passwords in parallel.
 worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# Enough threads that logins waiting for bcrypt (BCRYPT_CONCURRENCY hash at once,
+# the rest sleep) leave threads free for cheap requests; bench/README.md.
+threads = int(os.environ.get("GUNICORN_THREADS", "16"))
 # Well above one bcrypt hash at cost 12-14 (0.25-1 s), even with the machine busy.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30
@@ -22,6 +26,21 @@ keepalive = 5
 # own (app/logs.py); the app logs each request itself, so no access log here.
 accesslog = None
 errorlog = "-"
+
+
+class AppLogsRequests(glogging.Logger):
+    """gunicorn's logger, whose access log is on only when a file is asked for.
+
+    With a logconfig_dict gunicorn would build every request's access-log atoms and
+    hand them to a logger without a handler; the app logs each request itself.
+    """
+
+    @property
+    def access_log_enabled(self):
+        return bool(self.cfg.accesslog)
+
+
+logger_class = AppLogsRequests
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 
 

@@ -5,11 +5,14 @@ import gzip
 import hashlib
 import hmac
 import re
+import threading
 import unicodedata
+from contextlib import nullcontext
 from functools import lru_cache
 from pathlib import Path
 
 import bcrypt
+from flask import current_app, has_app_context
 
 from app.errors import ValidationFailed
 
@@ -55,6 +58,28 @@ def check_policy(password, *, email=None, field="password"):
         raise ValidationFailed(details={field: errors})
 
 
+# One semaphore per limit and process (gunicorn worker), shared by its threads.
+_slots = {}
+_slots_lock = threading.Lock()
+
+
+def bcrypt_slot():
+    """A seat among the BCRYPT_CONCURRENCY hashes this process may run at once.
+
+    bcrypt releases the GIL, so threads hash in parallel; but more hashes at once
+    than cores only make each one slower and crowd the CPU, so that a login flood
+    starves cheap requests. Waiting logins sleep here instead of competing.
+    """
+    limit = current_app.config.get("BCRYPT_CONCURRENCY") if has_app_context() else 0
+    if not limit:
+        return nullcontext()
+    with _slots_lock:
+        slot = _slots.get(limit)
+        if slot is None:
+            slot = _slots[limit] = threading.BoundedSemaphore(limit)
+    return slot
+
+
 def _prehash(password):
     digest = hmac.new(PREHASH_KEY, normalize(password).encode("utf-8"), hashlib.sha256)
     return base64.b64encode(digest.digest())
@@ -62,13 +87,19 @@ def _prehash(password):
 
 def hash_password(password, rounds):
     """A bcrypt hash of the normalised, pre-hashed password."""
-    return bcrypt.hashpw(_prehash(password), bcrypt.gensalt(rounds)).decode("ascii")
+    prehashed = _prehash(password)
+    with bcrypt_slot():
+        hashed = bcrypt.hashpw(prehashed, bcrypt.gensalt(rounds))
+    return hashed.decode("ascii")
 
 
 def verify_password(password, password_hash):
     """True when the password matches; never raises on odd input."""
+    prehashed = _prehash(password)
     try:
-        return bcrypt.checkpw(_prehash(password), password_hash.encode("ascii"))
+        encoded = password_hash.encode("ascii")
+        with bcrypt_slot():
+            return bcrypt.checkpw(prehashed, encoded)
     except ValueError:
         return False
 
