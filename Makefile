@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 
-.PHONY: run test e2e migrate lint clean
+.PHONY: run test e2e migrate lint clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ e2e: $(VENV)/.dev
 	fi
 	CHROMIUM_PATH=$(CHROMIUM_PATH) E2E=1 timeout -s INT -k 30 900 \
 		$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
+
+# Load test against gunicorn (bench/README.md); needs Debian's wrk, a few minutes.
+bench: $(VENV)/.runtime
+	@command -v wrk >/dev/null 2>&1 || { echo "make bench needs wrk: apt-get install -y wrk"; exit 1; }
+	$(BIN)/python bench/run.py
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check app tests

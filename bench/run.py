@@ -1,0 +1,715 @@
+"""`make bench`: the server under gunicorn, loaded by wrk, figures against references.
+
+Starts gunicorn with the project's gunicorn.conf.py on a free 127.0.0.1 port, seeds
+users (bench/seed.py), runs each scenario with wrk for a bounded time, measures the
+two references (a bare Flask endpoint under the same gunicorn settings, bcrypt's hash
+rate on all cores), and writes a markdown table to bench/results/. Every server it
+starts is stopped, whatever happens. Settings: see bench/README.md.
+"""
+
+import http.client
+import json
+import multiprocessing
+import os
+import platform
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+BASE_DIR = BENCH_DIR.parent
+LUA_DIR = BENCH_DIR / "lua"
+PYTHON = sys.executable
+READY_TIMEOUT = 60
+
+
+def setting(name, default):
+    value = os.environ.get(name)
+    return type(default)(value) if value not in (None, "") else default
+
+
+DURATION = setting("BENCH_DURATION", 10)
+WARMUP = setting("BENCH_WARMUP", 3)
+CONNECTIONS = setting("BENCH_CONNECTIONS", 16)
+LOGIN_CONNECTIONS = setting("BENCH_LOGIN_CONNECTIONS", 16)
+FLOOD_ME_CONNECTIONS = setting("BENCH_FLOOD_ME_CONNECTIONS", 4)
+WRK_THREADS = setting("BENCH_WRK_THREADS", 1)
+USERS = setting("BENCH_USERS", 1000)
+COOKIE_POOL = setting("BENCH_COOKIE_POOL", 20000)
+BCRYPT_SECONDS = setting("BENCH_BCRYPT_SECONDS", 5.0)
+BCRYPT_ROUNDS = setting("BENCH_BCRYPT_ROUNDS", 12)
+RESULTS_DIR = Path(setting("BENCH_RESULTS_DIR", str(BENCH_DIR / "results")))
+# A comma-separated subset, for quick iterations (the table then has gaps).
+SCENARIOS = set(
+    setting(
+        "BENCH_SCENARIOS", "bare,me,refresh_bearer,refresh_cookie,login,flood"
+    ).split(",")
+)
+
+TARGETS = {
+    "me_vs_bare": 0.50,
+    "refresh_vs_bare": 0.25,
+    "login_vs_bcrypt": 0.95,
+    "flood_p99_factor": 5.0,
+    "rss_mb": 60.0,
+}
+
+
+@dataclass
+class Result:
+    name: str
+    connections: int
+    requests: int = 0
+    seconds: float = 0.0
+    non2xx: int = 0
+    socket_errors: int = 0
+    exhausted: int = 0
+    p50_ms: float = 0.0
+    p99_ms: float = 0.0
+    max_ms: float = 0.0
+    # Server CPU (all workers, user + system) per request: steadier than req/s when
+    # other processes share the machine.
+    cpu_us: float | None = None
+
+    @property
+    def rate(self):
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen
+    log_path: Path
+    cold_start: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    def worker_pids(self):
+        """The gunicorn workers: the children of the master process."""
+        pids = []
+        for task in Path(f"/proc/{self.process.pid}/task").iterdir():
+            children = (task / "children").read_text().split()
+            pids.extend(int(pid) for pid in children)
+        return pids
+
+
+def require_wrk():
+    if shutil.which("wrk") is None:
+        sys.exit(
+            "make bench needs wrk (Debian's package): apt-get install -y wrk\n"
+            "(on other systems: the package manager's wrk, or build it from source)"
+        )
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def base_env(database_url):
+    """The server's environment: production settings, fixed secrets, limits off."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(
+            ("PROMETHEUS_", "RATELIMIT_", "METRICS_", "CORS_", "JWT_", "DATABASE_")
+        )
+        and key not in {"BIND", "PORT", "HOST", "SECRET_KEY", "APP_ENV"}
+    }
+    env.update(
+        APP_ENV="production",
+        SECRET_KEY=secrets.token_urlsafe(48),
+        JWT_SECRET_KEY=secrets.token_urlsafe(48),
+        DATABASE_URL=database_url,
+        BCRYPT_ROUNDS=str(BCRYPT_ROUNDS),
+        # The bench measures the work of each endpoint, not the limiter refusing it.
+        RATELIMIT_ENABLED="false",
+        RATELIMIT_STORAGE_URI=os.environ.get("BENCH_REDIS_URL") or "memory://",
+        LOG_LEVEL=os.environ.get("LOG_LEVEL", "INFO"),
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    return env
+
+
+def get_status(url, path, timeout=1.0):
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    try:
+        connection.request("GET", path)
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def stop(process):
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+    except ProcessLookupError:
+        pass
+
+
+@contextmanager
+def gunicorn(app_spec, env, workdir, *, name, pythonpath=None):
+    """Run gunicorn (gunicorn.conf.py) on a free port; always stopped on exit.
+
+    The cold start is the time from exec to the first 200 on /health.
+    """
+    port = free_port()
+    log_path = workdir / f"{name}.log"
+    command = [PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py"]
+    command += ["--no-control-socket"]
+    if pythonpath:
+        command += ["--pythonpath", str(pythonpath)]
+    command.append(app_spec)
+    with open(log_path, "wb") as log_file:
+        started = time.monotonic()
+        process = subprocess.Popen(  # noqa: S603 (our own command line)
+            command,
+            cwd=BASE_DIR,
+            env={
+                **env,
+                "BIND": f"127.0.0.1:{port}",
+                # Inside the work directory, so even a killed server leaves nothing.
+                "PROMETHEUS_MULTIPROC_DIR": str(workdir / f"metrics-{name}"),
+            },
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = Server(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
+    try:
+        deadline = started + READY_TIMEOUT
+        while True:
+            if process.poll() is not None or time.monotonic() > deadline:
+                tail = log_path.read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"gunicorn ({name}) did not start:\n{tail}")
+            try:
+                if get_status(server.url, "/health") == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.01)
+        server.cold_start = time.monotonic() - started
+        yield server
+    finally:
+        stop(process)
+
+
+def wrk(url, script, connections, seconds, *args, threads=None):
+    """Start wrk (returns the process); `collect` reads its summary."""
+    threads = min(threads or WRK_THREADS, connections)
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "30s",
+        "-s",
+        str(LUA_DIR / script),
+        url,
+        "--",
+        *[str(arg) for arg in args],
+    ]
+    return subprocess.Popen(  # noqa: S603 (our own command line)
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+def collect(process, name, connections):
+    output, _ = process.communicate(timeout=DURATION + 120)
+    for line in output.splitlines():
+        if line.startswith("BENCH_JSON "):
+            data = json.loads(line.removeprefix("BENCH_JSON "))
+            break
+    else:
+        raise RuntimeError(f"wrk ({name}) printed no summary:\n{output[-3000:]}")
+    return Result(
+        name=name,
+        connections=connections,
+        requests=data["requests"],
+        seconds=data["duration_us"] / 1e6,
+        non2xx=data["non2xx"],
+        socket_errors=data["connect_errors"]
+        + data["read_errors"]
+        + data["write_errors"]
+        + data["timeouts"],
+        exhausted=data["exhausted"],
+        p50_ms=data["p50_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
+        max_ms=data["max_us"] / 1000,
+    )
+
+
+def cpu_seconds(pids):
+    """User + system CPU time of these processes so far."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def settle(server, limit=120):
+    """Wait until the workers have worked off what the last scenario left queued.
+
+    wrk stops after its duration, but requests it had sent (logins above all) are
+    still queued in the workers; the next scenario would wait behind them. Done when
+    the workers use under 5 % of a core over half a second.
+    """
+    deadline = time.monotonic() + limit
+    pids = server.worker_pids()
+    before = cpu_seconds(pids)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        after = cpu_seconds(pids)
+        if after - before < 0.025:
+            return
+        before = after
+
+
+def run_wrk(server, url, script, name, connections, *args, seconds=None):
+    seconds = seconds or DURATION
+    settle(server)
+    print(f"  {name}: {connections} connections, {seconds} s", flush=True)
+    pids = server.worker_pids()
+    cpu_before = cpu_seconds(pids)
+    result = collect(wrk(url, script, connections, seconds, *args), name, connections)
+    settle(server)
+    if result.requests:
+        result.cpu_us = (cpu_seconds(pids) - cpu_before) / result.requests * 1e6
+    print(
+        f"    {result.rate:.1f} req/s, p50 {result.p50_ms:.2f} ms, "
+        f"p99 {result.p99_ms:.2f} ms, non-2xx {result.non2xx}, "
+        f"server CPU {result.cpu_us or 0:.0f} µs/request",
+        flush=True,
+    )
+    return result
+
+
+def rss_mb(pid):
+    """Resident set size of a process, in MB (VmRSS)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def pss_mb(pid):
+    """Proportional set size (shared pages split between sharers), in MB."""
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
+def _bcrypt_loop(args):
+    seconds, rounds = args
+    import bcrypt
+
+    # The same call a login makes: checkpw of a 44-byte pre-hash against a hash.
+    password = b"x" * 44
+    hashed = bcrypt.hashpw(password, bcrypt.gensalt(rounds))
+    count = 0
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        bcrypt.checkpw(password, hashed)
+        count += 1
+    return count / (time.perf_counter() - started)
+
+
+def bcrypt_limit(processes, seconds, rounds):
+    """Hashes per second at `rounds`, one process per core, all cores at once."""
+    with multiprocessing.get_context("spawn").Pool(processes) as pool:
+        return sum(pool.map(_bcrypt_loop, [(seconds, rounds)] * processes))
+
+
+def loadavg():
+    return Path("/proc/loadavg").read_text().split()[0]
+
+
+def machine():
+    model = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    memory = "?"
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            memory = f"{int(line.split()[1]) / 1024 / 1024:.0f} GiB"
+    return (
+        f"{model}, {os.cpu_count()} cores, {memory}, Linux {platform.release()}, "
+        f"Python {platform.python_version()}"
+    )
+
+
+@contextmanager
+def database(workdir):
+    """A fresh database: an SQLite file, or a new schema in BENCH_DATABASE_URL."""
+    url = os.environ.get("BENCH_DATABASE_URL")
+    if not url:
+        yield f"sqlite:///{workdir / 'bench.db'}", "SQLite (WAL) on a temporary file"
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    schema = f"bench_{secrets.token_hex(6)}"
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield (
+            scoped.render_as_string(hide_password=False),
+            (f"PostgreSQL (schema {schema}, dropped after)"),
+        )
+    finally:
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+
+def migrate(env):
+    subprocess.run(  # noqa: S603 (our own command line)
+        [PYTHON, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
+        cwd=BASE_DIR,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+def seed(env, workdir):
+    completed = subprocess.run(  # noqa: S603 (our own command line)
+        [
+            PYTHON,
+            str(BENCH_DIR / "seed.py"),
+            "--out",
+            str(workdir),
+            "--users",
+            str(USERS),
+            "--cookie-pool",
+            str(COOKIE_POOL if "refresh_cookie" in SCENARIOS else 0),
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"seeding failed:\n{completed.stdout}{completed.stderr}")
+    print("  " + completed.stdout.strip().splitlines()[-1], flush=True)
+
+
+def bench_bare(env, workdir, figures):
+    with gunicorn("bare:app", env, workdir, name="bare", pythonpath=BENCH_DIR) as srv:
+        figures["bare_cold_start"] = srv.cold_start
+        url = f"{srv.url}/bare"
+        collect(wrk(url, "bare.lua", CONNECTIONS, WARMUP), "warm-up", CONNECTIONS)
+        figures["bare"] = run_wrk(srv, url, "bare.lua", "bare endpoint", CONNECTIONS)
+        figures["bare_rss"] = [rss_mb(pid) for pid in srv.worker_pids()]
+
+
+def bench_app(env, workdir, figures):
+    tokens = workdir / "me_tokens.txt"
+    with gunicorn("wsgi:app", env, workdir, name="app") as srv:
+        figures["cold_start"] = srv.cold_start
+        url = srv.url
+        collect(
+            wrk(url, "users_me.lua", CONNECTIONS, WARMUP, tokens),
+            "warm-up",
+            CONNECTIONS,
+        )
+        if "me" in SCENARIOS:
+            figures["me"] = run_wrk(
+                srv, url, "users_me.lua", "GET /users/me", CONNECTIONS, tokens
+            )
+        if "refresh_bearer" in SCENARIOS:
+            figures["refresh_bearer"] = run_wrk(
+                srv,
+                url,
+                "refresh_bearer.lua",
+                "refresh (bearer)",
+                CONNECTIONS,
+                workdir / "bearer_chains.txt",
+                min(WRK_THREADS, CONNECTIONS),
+            )
+        if "refresh_cookie" in SCENARIOS:
+            figures["refresh_cookie"] = run_wrk(
+                srv,
+                url,
+                "refresh_cookie.lua",
+                "refresh (cookie)",
+                CONNECTIONS,
+                workdir / "cookie_pool.txt",
+                min(WRK_THREADS, CONNECTIONS),
+            )
+        logins = workdir / "login_users.txt"
+        if "login" in SCENARIOS:
+            figures["login"] = run_wrk(
+                srv, url, "login.lua", "login (cost 12)", LOGIN_CONNECTIONS, logins
+            )
+        if "flood" in SCENARIOS:
+            figures["me_alone"] = run_wrk(
+                srv,
+                url,
+                "users_me.lua",
+                "GET /users/me alone",
+                FLOOD_ME_CONNECTIONS,
+                tokens,
+            )
+            print(
+                f"  login flood ({LOGIN_CONNECTIONS} connections) beside "
+                f"GET /users/me ({FLOOD_ME_CONNECTIONS} connections), {DURATION} s",
+                flush=True,
+            )
+            settle(srv)
+            flood = wrk(url, "login.lua", LOGIN_CONNECTIONS, DURATION, logins)
+            me = wrk(url, "users_me.lua", FLOOD_ME_CONNECTIONS, DURATION, tokens)
+            figures["me_flood"] = collect(
+                me, "GET /users/me under login flood", FLOOD_ME_CONNECTIONS
+            )
+            figures["flood"] = collect(
+                flood, "login flood (beside /users/me)", LOGIN_CONNECTIONS
+            )
+        settle(srv)
+        figures["rss"] = {pid: rss_mb(pid) for pid in srv.worker_pids()}
+        figures["pss"] = {pid: pss_mb(pid) for pid in srv.worker_pids()}
+        figures["server_log_bytes"] = srv.log_path.stat().st_size
+
+
+def fmt_rate(value):
+    return f"{value:,.0f}" if value >= 100 else f"{value:,.1f}"
+
+
+def cpu_text(result):
+    return f"{result.cpu_us:,.0f}" if result.cpu_us else ""
+
+
+def ratio_text(value, reference, label):
+    if not value or not reference:
+        return "—"
+    return f"{100 * value / reference:.0f} % of {label}"
+
+
+def verdict(ok):
+    return "**holds**" if ok else "**misses**"
+
+
+def render(figures, info):
+    bare = figures.get("bare")
+    bare_rate = bare.rate if bare else 0.0
+    limit = figures.get("bcrypt")
+    rows = []
+
+    def row(result, reference_text):
+        rows.append(
+            f"| {result.name} | {result.connections} | {fmt_rate(result.rate)} | "
+            f"{result.p50_ms:.1f} | {result.p99_ms:.1f} | "
+            f"{result.non2xx + result.socket_errors} | {reference_text} | "
+            f"{cpu_text(result)} |"
+        )
+
+    if bare:
+        row(bare, "reference")
+    for key in ("me", "refresh_bearer", "refresh_cookie"):
+        if key in figures:
+            row(figures[key], ratio_text(figures[key].rate, bare_rate, "bare"))
+    if limit:
+        rows.append(
+            f"| bcrypt limit, cost {BCRYPT_ROUNDS} (reference) | "
+            f"{os.cpu_count()} processes | {limit:.2f} | | | | reference | |"
+        )
+    if "login" in figures:
+        row(figures["login"], ratio_text(figures["login"].rate, limit, "bcrypt"))
+    if "me_alone" in figures:
+        row(figures["me_alone"], "p99 reference for the flood")
+    if "me_flood" in figures:
+        alone = figures["me_alone"].p99_ms
+        factor = figures["me_flood"].p99_ms / alone if alone else 0
+        row(figures["me_flood"], f"p99 {factor:.1f}× the one alone")
+        row(figures["flood"], ratio_text(figures["flood"].rate, limit, "bcrypt"))
+
+    rss = figures.get("rss", {})
+    pss = figures.get("pss", {})
+    worker_mem = ", ".join(
+        f"{rss[pid]:.1f} MB (PSS {pss[pid]:.1f})"
+        if pss.get(pid) is not None
+        else f"{rss[pid]:.1f} MB"
+        for pid in sorted(rss)
+    )
+    bare_mem = ", ".join(f"{value:.1f}" for value in figures.get("bare_rss", []))
+
+    checks = []
+
+    def check(label, value_text, goal_text, ok):
+        checks.append(f"| {label} | {value_text} | {goal_text} | {verdict(ok)} |")
+
+    def by_cpu(result):
+        # The same ratio from server CPU per request (bare's / this one's).
+        if not (bare and bare.cpu_us and result.cpu_us):
+            return ""
+        return f" (by server CPU per request: {bare.cpu_us / result.cpu_us:.0%})"
+
+    if bare_rate and "me" in figures:
+        share = figures["me"].rate / bare_rate
+        text = f"{share:.0%}{by_cpu(figures['me'])}"
+        check("/users/me vs bare", text, "≥ 50 %", share >= 0.50)
+    for key, label in (("refresh_bearer", "bearer"), ("refresh_cookie", "cookie")):
+        if bare_rate and key in figures:
+            share = figures[key].rate / bare_rate
+            text = f"{share:.0%}{by_cpu(figures[key])}"
+            check(f"refresh ({label}) vs bare", text, "≥ 25 %", share >= 0.25)
+    if limit and "login" in figures:
+        share = figures["login"].rate / limit
+        check("login vs bcrypt limit", f"{share:.0%}", "≥ 95 %", share >= 0.95)
+    if "me_flood" in figures and figures["me_alone"].p99_ms:
+        factor = figures["me_flood"].p99_ms / figures["me_alone"].p99_ms
+        check(
+            "/users/me p99 under login flood",
+            f"{factor:.1f}× ({figures['me_flood'].p99_ms:.1f} ms vs "
+            f"{figures['me_alone'].p99_ms:.1f} ms)",
+            "≤ 5×",
+            factor <= 5.0,
+        )
+    results = [v for v in figures.values() if isinstance(v, Result)]
+    failures = sum(r.non2xx + r.socket_errors for r in results)
+    exhausted = sum(r.exhausted for r in results)
+    check(
+        "non-2xx and socket errors",
+        str(failures) + (f" (token pool ran dry {exhausted}×)" if exhausted else ""),
+        "0",
+        failures == 0 and exhausted == 0,
+    )
+    if rss:
+        top = max(rss.values())
+        check("worker RSS (max)", f"{top:.1f} MB", "≤ 60 MB", top <= 60.0)
+
+    lines = [
+        f"## Benchmark run {info['stamp']}",
+        "",
+        f"- Machine: {info['machine']}; 1-minute load average "
+        f"{info['load_before']} before, {info['load_after']} after.",
+        f"- Server: gunicorn {info['gunicorn']} (gunicorn.conf.py), "
+        f"{info['workers']} workers × {info['threads']} threads (gthread), "
+        f"APP_ENV=production, {info['database']}, rate-limit storage "
+        f"{info['ratelimit_storage']}, **RATELIMIT_ENABLED=false**, "
+        f"BCRYPT_ROUNDS={BCRYPT_ROUNDS}, JSON request log and metrics on.",
+        f"- Load: {info['wrk']}, {WRK_THREADS} thread(s) per process, "
+        f"{DURATION} s per scenario after a {WARMUP} s warm-up, keep-alive, "
+        f"{USERS} users' tokens for /users/me.",
+        "",
+        "| scenario | connections | req/s | p50 ms | p99 ms | non-2xx | ratio | "
+        "server CPU µs/req |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+        *rows,
+        "",
+        f"Worker memory after the run: {worker_mem or '—'} "
+        f"(bare app's workers: {bare_mem or '—'} MB). Cold start (gunicorn exec to "
+        f"first 200 on /health): app {figures.get('cold_start', 0):.2f} s, bare "
+        f"{figures.get('bare_cold_start', 0):.2f} s.",
+        "",
+        "| target | measured | goal | |",
+        "| --- | --- | --- | --- |",
+        *checks,
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def gunicorn_settings(env, workdir):
+    """workers and threads as gunicorn.conf.py resolves them from `env`."""
+    probe = (
+        "import runpy; c = runpy.run_path('gunicorn.conf.py'); "
+        "import gunicorn; print(c['workers'], c['threads'], gunicorn.__version__)"
+    )
+    output = subprocess.run(  # noqa: S603 (our own command line)
+        [PYTHON, "-c", probe],
+        cwd=BASE_DIR,
+        env={**env, "PROMETHEUS_MULTIPROC_DIR": str(workdir / "metrics-probe")},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return output[0], output[1], output[2]
+
+
+def wrk_version():
+    command = [shutil.which("wrk"), "-v"]
+    output = subprocess.run(command, capture_output=True, text=True).stdout  # noqa: S603
+    return output.split(" [")[0].strip() or "wrk"
+
+
+def main():
+    require_wrk()
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H-%M-%SZ")
+    info = {"stamp": stamp, "machine": machine(), "load_before": loadavg()}
+    figures = {}
+    workdir = Path(tempfile.mkdtemp(prefix="auth-bench-"))
+    # SIGTERM/SIGINT unwind through the context managers, which stop the servers.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        with database(workdir) as (database_url, database_text):
+            env = base_env(database_url)
+            workers, threads, version = gunicorn_settings(env, workdir)
+            info.update(
+                database=database_text,
+                workers=workers,
+                threads=threads,
+                gunicorn=version,
+                wrk=wrk_version(),
+                ratelimit_storage=env["RATELIMIT_STORAGE_URI"].split("://")[0],
+            )
+            print(f"bench: {info['machine']}; load {info['load_before']}", flush=True)
+            print(f"  {workers} workers × {threads} threads, {database_text}")
+            if "bare" in SCENARIOS:
+                bench_bare(env, workdir, figures)
+            print("  migrating and seeding", flush=True)
+            migrate(env)
+            seed(env, workdir)
+            bench_app(env, workdir, figures)
+        if "login" in SCENARIOS or "flood" in SCENARIOS:
+            print(f"  bcrypt limit: {os.cpu_count()} processes, {BCRYPT_SECONDS} s")
+            figures["bcrypt"] = bcrypt_limit(
+                os.cpu_count(), BCRYPT_SECONDS, BCRYPT_ROUNDS
+            )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    info["load_after"] = loadavg()
+    table = render(figures, info)
+    (RESULTS_DIR / f"{stamp}.md").write_text(table)
+    (RESULTS_DIR / "latest.md").write_text(table)
+    print()
+    print(table)
+    print(f"written to {RESULTS_DIR / (stamp + '.md')} and latest.md")
+
+
+if __name__ == "__main__":
+    main()
