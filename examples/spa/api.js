@@ -48,17 +48,10 @@ async function send(path, { method = "GET", body, auth = true, csrf = false } = 
   return payload.data;
 }
 
-async function postRefresh() {
-  const request = { method: "POST", auth: false, csrf: true };
-  try {
-    return await send("/auth/refresh-token", request);
-  } catch (error) {
-    // Another tab may rotate the cookie after this tab read its CSRF value but before
-    // the browser attached the cookie: the pair mismatches (403 csrf_failed). The
-    // jar holds a matching new pair by then, so one more try succeeds.
-    if (!(error instanceof ApiError) || error.code !== "csrf_failed") throw error;
-    return send("/auth/refresh-token", request);
-  }
+function postRefresh() {
+  // The CSRF value belongs to the session and survives rotation, so another tab's
+  // refresh between reading the cookie and sending it does not break the pair.
+  return send("/auth/refresh-token", { method: "POST", auth: false, csrf: true });
 }
 
 /** Get a new access token with the refresh cookie; false when the session is over. */

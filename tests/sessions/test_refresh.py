@@ -202,9 +202,19 @@ def test_cookie_refresh_rotates_and_sets_new_cookies(auth):
     assert attrs["samesite"] == "Strict" and attrs["secure"] is True
     [csrf] = set_cookie_headers(response, "csrf_refresh_token")
     new_csrf, _ = cookie_attributes(csrf)
-    assert new_csrf != caller.csrf_token
-    # The next refresh needs the new CSRF value.
+    # The CSRF value belongs to the session: rotation keeps it, so a tab that read
+    # it just before another tab's refresh still sends a matching pair.
+    assert new_csrf == caller.csrf_token
     assert_ok(caller.client.post(REFRESH, headers={"X-CSRF-TOKEN": new_csrf}))
+
+
+def test_tab_with_csrf_read_before_another_tabs_refresh_still_refreshes(auth):
+    """The browser race: the cookie was replaced after this tab read the CSRF value."""
+    caller = auth.register(mode="cookie")
+    csrf_read_by_tab_a = caller.csrf_token
+    assert_ok(refresh_cookie(caller))  # tab B rotates; the jar now holds the new cookie
+    response = caller.client.post(REFRESH, headers={"X-CSRF-TOKEN": csrf_read_by_tab_a})
+    assert_ok(response)
 
 
 def test_cookie_refresh_without_csrf_header_is_403(auth):
