@@ -196,11 +196,22 @@ CONFIGS = {
 }
 
 
+def sqlite_in_memory(url):
+    """`sqlite://`, `:memory:` or mode=memory: one shared connection, no pool size."""
+    path = url.split("://", 1)[-1]
+    return path in ("", "/", "/:memory:") or "mode=memory" in path
+
+
 def engine_options(url):
     """Pool settings per backend: SQLite waits for locks, PostgreSQL pre-pings."""
     # hide_parameters: an error message never carries bound values (hashes, emails).
     if url.startswith("sqlite"):
-        return {"connect_args": {"timeout": 15}, "hide_parameters": True}
+        options = {"connect_args": {"timeout": 15}, "hide_parameters": True}
+        if not sqlite_in_memory(url):
+            # At least one connection per gunicorn thread kept open: a connection
+            # opened per request would run its PRAGMAs (WAL takes a lock) each time.
+            options["pool_size"] = as_int(env("DB_POOL_SIZE"), 20)
+        return options
     return {
         "hide_parameters": True,
         "connect_args": {"connect_timeout": as_int(env("DB_CONNECT_TIMEOUT"), 5)},

@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, delete, or_, select, update
 
 from app import clock, events
 from app.auth.tokens import new_jti, session_id_of
+from app.database import serialized_writes
 from app.errors import (
     AccountDisabled,
     NotFound,
@@ -138,27 +139,31 @@ def rotate_refresh_token(*, claims, transport):
         raise TokenExpired()
 
     next_jti = new_jti()
-    result = db.session.execute(
-        ROTATE_STATEMENT,
-        {
-            "session_id": session_id,
-            "presented_jti": presented,
-            "next_jti": next_jti,
-            "rotated": now,
-        },
-    )
-    if result.rowcount == 1:
-        db.session.commit()
+    with serialized_writes(db.engine):
+        result = db.session.execute(
+            ROTATE_STATEMENT,
+            {
+                "session_id": session_id,
+                "presented_jti": presented,
+                "next_jti": next_jti,
+                "rotated": now,
+            },
+        )
+        rotated = result.rowcount == 1
+        if rotated:
+            db.session.commit()
+        else:
+            db.session.rollback()
+    if rotated:
         events.emit(events.REFRESHED, session_id=str(session_id))
         # The row now holds what the UPDATE wrote: no second read to learn it.
-        rotated = replace(
+        rotated_state = replace(
             user_session,
             refresh_jti=next_jti,
             previous_refresh_jti=presented,
             rotated_at=now,
         )
-        return Refreshed(session=rotated, rotated=True)
-    db.session.rollback()
+        return Refreshed(session=rotated_state, rotated=True)
 
     user_session = _session_state(session_id)
     if user_session.revoked_at is not None:
