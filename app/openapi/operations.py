@@ -102,6 +102,17 @@ def example(summary, value):
     return {"summary": summary, "value": value}
 
 
+# Login answers with the user's fields but its timestamps (API.md).
+EXAMPLE_LOGIN_PROFILE = {k: v for k, v in EXAMPLE_USER.items() if not k.endswith("At")}
+# Swagger UI sends the first example: the cookie case must work as is.
+REFRESH_BODY_EXAMPLES = {
+    "browser": example("Cookie session: no body, the browser sends the cookie", {}),
+    "mobile": example(
+        "Bearer session, token in the body", {"refreshToken": EXAMPLE_REFRESH}
+    ),
+}
+
+
 OPERATIONS = {
     ("auth.register", "POST"): Operation(
         operation_id="register",
@@ -171,14 +182,14 @@ OPERATIONS = {
             "cookie": example(
                 "Cookie transport",
                 {
-                    **{k: v for k, v in EXAMPLE_USER.items() if not k.endswith("At")},
+                    **EXAMPLE_LOGIN_PROFILE,
                     **EXAMPLE_TOKENS,
                 },
             ),
             "bearer": example(
                 "Bearer transport (X-Auth-Mode: bearer)",
                 {
-                    **{k: v for k, v in EXAMPLE_USER.items() if not k.endswith("At")},
+                    **EXAMPLE_LOGIN_PROFILE,
                     **EXAMPLE_BEARER_TOKENS,
                 },
             ),
@@ -211,15 +222,7 @@ OPERATIONS = {
         security=REFRESH,
         body=RefreshBodySchema,
         body_optional=True,
-        body_examples={
-            # Swagger UI sends the first example: the cookie case must work as is.
-            "browser": example(
-                "Cookie session: no body, the browser sends the cookie", {}
-            ),
-            "mobile": example(
-                "Bearer session, token in the body", {"refreshToken": EXAMPLE_REFRESH}
-            ),
-        },
+        body_examples=REFRESH_BODY_EXAMPLES,
         data_examples={
             "cookie": example("Cookie transport", EXAMPLE_TOKENS),
             "bearer": example("Bearer transport", EXAMPLE_BEARER_TOKENS),
@@ -248,15 +251,7 @@ OPERATIONS = {
         security=REFRESH_OR_ACCESS,
         body=RefreshBodySchema,
         body_optional=True,
-        body_examples={
-            # Swagger UI sends the first example: the cookie case must work as is.
-            "browser": example(
-                "Cookie session: no body, the browser sends the cookie", {}
-            ),
-            "mobile": example(
-                "Bearer session, token in the body", {"refreshToken": EXAMPLE_REFRESH}
-            ),
-        },
+        body_examples=REFRESH_BODY_EXAMPLES,
         data_examples={"done": example("Logged out", {"message": "Logged out."})},
         clears_cookies=True,
     ),
