@@ -108,7 +108,13 @@ def open_session(*, user, transport, user_agent, ip):
 
 
 def _session_state(session_id):
-    row = db.session.execute(SESSION_STATE_QUERY, {"session_id": session_id}).first()
+    # The session's connection runs the Core statement directly (same transaction),
+    # without the ORM's per-execute bookkeeping.
+    row = (
+        db.session.connection()
+        .execute(SESSION_STATE_QUERY, {"session_id": session_id})
+        .first()
+    )
     return None if row is None else SessionState(*row)
 
 
@@ -140,7 +146,7 @@ def rotate_refresh_token(*, claims, transport):
 
     next_jti = new_jti()
     with serialized_writes(db.engine):
-        result = db.session.execute(
+        result = db.session.connection().execute(
             ROTATE_STATEMENT,
             {
                 "session_id": session_id,
