@@ -75,6 +75,7 @@ def main():
                     script, path = "refresh_bearer.lua", ""
                     extra = [workdir / "bearer_chains.txt", 1]
             with context as server:
+                run.settle(server)  # every worker booted
                 load = run.wrk(
                     server.url + path,
                     script,
@@ -82,15 +83,23 @@ def main():
                     args.seconds + 3,
                     *extra,
                 )
-                worker = server.worker_pids()[0]
-                subprocess.run(  # noqa: S603 (our own command line)
-                    [spy, "record", "--pid", str(worker), "--duration"]
-                    + [str(args.seconds), "--format", "raw", "--output", str(out)]
-                    + ["--rate", "500", "--nonblocking", "--gil"],
-                    check=True,
-                    capture_output=True,
-                )
+                # Every worker sampled at once (wrk's connections may not be spread
+                # evenly between them).
+                spies = [
+                    subprocess.Popen(  # noqa: S603 (our own command line)
+                        [spy, "record", "--pid", str(pid), "--duration"]
+                        + [str(args.seconds), "--format", "raw", "--output"]
+                        + [str(out.with_suffix(f".{pid}")), "--rate", "500"]
+                        + ["--nonblocking", "--gil"],
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                    for pid in server.worker_pids()
+                ]
+                for process in spies:
+                    process.wait()
                 run.collect(load, "load", run.CONNECTIONS)
+        out.write_text("".join(part.read_text() for part in workdir.glob("stacks.*")))
         report(out)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -102,6 +111,8 @@ def report(path):
     total = collections.Counter()
     samples = 0
     for line in path.read_text().splitlines():
+        if not line.strip():
+            continue
         stack, _, count = line.rpartition(" ")
         count = int(count)
         frames = stack.split(";")
