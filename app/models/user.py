@@ -26,9 +26,7 @@ class User(db.Model):
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow
     )
-    password_changed_at: Mapped[datetime] = mapped_column(
-        UTCDateTime(), default=utcnow
-    )
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     # Emails are stored normalised; the database refuses two that differ by case.
     __table_args__ = (Index("uq_users_email_lower", func.lower(email), unique=True),)
