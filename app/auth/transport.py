@@ -6,6 +6,7 @@ from flask import request
 from flask_jwt_extended import decode_token, set_refresh_cookies, unset_refresh_cookies
 from flask_jwt_extended.exceptions import CSRFError
 
+from app.auth.tokens import bearer_access_token
 from app.errors import CSRFFailed, TokenInvalid, TokenMissing, ValidationFailed, success
 from app.http import read_json_object
 from app.models.session import TRANSPORT_BEARER, TRANSPORT_COOKIE
@@ -35,14 +36,10 @@ def requested_transport():
 
 
 def bearer_value():
-    """The token of an `Authorization: Bearer` header, None when absent."""
-    header = request.headers.get("Authorization")
-    if header is None:
+    """The token of an `Authorization: Bearer` header, None when no header is sent."""
+    if request.headers.get("Authorization") is None:
         return None
-    scheme, _, value = header.strip().partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        raise TokenInvalid("Malformed Authorization header; expected 'Bearer <token>'.")
-    return value.strip()
+    return bearer_access_token()
 
 
 def _decode(encoded, *, allow_expired=False, csrf_value=None):
