@@ -13,9 +13,9 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from app import clock
-from app.errors import TokenExpired, TokenInvalid
+from app.errors import AccountDisabled, TokenExpired, TokenInvalid
 from app.extensions import db
-from app.models import OneTimeToken
+from app.models import OneTimeToken, User
 
 TOKEN_BYTES = 32
 # token_urlsafe(32) gives 43 characters; anything far from that shape is not ours.
@@ -75,6 +75,17 @@ def find_usable_token(*, raw, purpose):
     if record.expires_at <= clock.now():
         raise TokenExpired(EXPIRED_MESSAGE)
     return record
+
+
+def find_token_user(*, raw, purpose):
+    """(token, user) for a mailed token; 401 when unusable, 403 when the user is off."""
+    record = find_usable_token(raw=raw, purpose=purpose)
+    user = db.session.get(User, record.user_id)
+    if user is None:
+        raise TokenInvalid(INVALID_MESSAGE)
+    if not user.is_active:
+        raise AccountDisabled()
+    return record, user
 
 
 def spend_token(record):

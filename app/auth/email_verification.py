@@ -4,9 +4,7 @@ from flask import current_app
 
 from app import clock, events
 from app.auth import account_mail, account_tokens
-from app.errors import AccountDisabled, TokenInvalid
 from app.extensions import db
-from app.models import User
 from app.models.one_time_token import PURPOSE_EMAIL_VERIFY
 
 
@@ -27,12 +25,9 @@ def request_verification(*, user):
 
 def confirm_verification(*, token):
     """Mark the token's user verified; returns the user."""
-    record = account_tokens.find_usable_token(raw=token, purpose=PURPOSE_EMAIL_VERIFY)
-    user = db.session.get(User, record.user_id)
-    if user is None:
-        raise TokenInvalid(account_tokens.INVALID_MESSAGE)
-    if not user.is_active:
-        raise AccountDisabled()
+    record, user = account_tokens.find_token_user(
+        raw=token, purpose=PURPOSE_EMAIL_VERIFY
+    )
     account_tokens.spend_token(record)
     if user.email_verified_at is None:
         now = clock.now()

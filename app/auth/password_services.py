@@ -5,9 +5,8 @@ from flask import current_app
 from app import clock, events
 from app.auth import account_mail, account_tokens, passwords, sessions
 from app.auth.services import find_user_by_email
-from app.errors import AccountDisabled, TokenInvalid, WrongOldPassword
+from app.errors import WrongOldPassword
 from app.extensions import db
-from app.models import User
 from app.models.one_time_token import PURPOSE_PASSWORD_RESET
 
 
@@ -33,12 +32,9 @@ def request_password_reset(*, email):
 
 def reset_password(*, token, new_password):
     """Set a new password with a reset token; ends every session, does not log in."""
-    record = account_tokens.find_usable_token(raw=token, purpose=PURPOSE_PASSWORD_RESET)
-    user = db.session.get(User, record.user_id)
-    if user is None:
-        raise TokenInvalid(account_tokens.INVALID_MESSAGE)
-    if not user.is_active:
-        raise AccountDisabled()
+    record, user = account_tokens.find_token_user(
+        raw=token, purpose=PURPOSE_PASSWORD_RESET
+    )
     # Policy before spending the token: a refused password leaves the link usable.
     passwords.check_policy(new_password, email=user.email, field="newPassword")
     new_hash = passwords.hash_password(
