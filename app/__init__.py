@@ -4,12 +4,12 @@ from flask import Flask
 
 from app.auth import bp as auth_bp
 from app.auth.jwks import register_signing_keys
-from app.auth.tokens import register_jwt_callbacks
+from app.auth.tokens import register_token_keys
 from app.cli import register_cli
 from app.cors import register_cors
 from app.database import configure_engine
-from app.errors import register_error_handlers, register_jwt_loaders
-from app.extensions import db, jwt, migrate
+from app.errors import register_error_handlers
+from app.extensions import db, migrate
 from app.guard import enforce_production_settings, warn_about_generated_secrets
 from app.http import NoCookieSession, assign_request_id, finish_response
 from app.logs import setup_logging
@@ -30,6 +30,7 @@ def create_app(overrides=None):
     warn_about_generated_secrets(app.config)
     register_extensions(app)
     register_signing_keys(app)
+    register_token_keys(app)
     register_request_hooks(app)
     register_security_headers(app)
     register_cors(app)
@@ -45,9 +46,6 @@ def create_app(overrides=None):
 def register_extensions(app):
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
-    jwt.init_app(app)
-    register_jwt_loaders(jwt)
-    register_jwt_callbacks(jwt)
     with app.app_context():
         configure_engine(db.engine)
 

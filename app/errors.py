@@ -3,7 +3,6 @@
 import logging
 
 from flask import jsonify
-from flask_jwt_extended.exceptions import CSRFError
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -181,43 +180,8 @@ def handle_unexpected(error):
 
 
 def register_error_handlers(app):
-    """Route every failure (ours, Werkzeug's, marshmallow's, JWT's) to the envelope."""
+    """Route every failure (ours, Werkzeug's, marshmallow's) to the envelope."""
     app.register_error_handler(ApiError, from_api_error)
     app.register_error_handler(ValidationError, handle_validation_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)
-    # flask-jwt-extended sends CSRF failures to its "unauthorized" loader (401); the
-    # contract wants 403 csrf_failed, so this one class gets its own handler.
-    app.register_error_handler(CSRFError, lambda e: from_api_error(CSRFFailed()))
-
-
-def register_jwt_loaders(jwt):
-    """flask-jwt-extended answers its own errors; make it use the same envelope."""
-
-    @jwt.unauthorized_loader
-    def _missing(reason):
-        return from_api_error(TokenMissing())
-
-    @jwt.invalid_token_loader
-    def _invalid(reason):
-        return from_api_error(TokenInvalid())
-
-    @jwt.expired_token_loader
-    def _expired(header, payload):
-        return from_api_error(TokenExpired())
-
-    @jwt.revoked_token_loader
-    def _revoked(header, payload):
-        return from_api_error(TokenRevoked())
-
-    @jwt.user_lookup_error_loader
-    def _user_lookup_failed(header, payload):
-        return from_api_error(TokenRevoked())
-
-    @jwt.token_verification_failed_loader
-    def _claims_failed(header, payload):
-        return from_api_error(TokenInvalid())
-
-    @jwt.needs_fresh_token_loader
-    def _needs_fresh(header, payload):
-        return from_api_error(TokenInvalid("A fresh token is required."))

@@ -1,7 +1,6 @@
 """Extensions, created unbound; `create_app` binds them."""
 
 import click
-from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_sqlalchemy import SQLAlchemy
@@ -59,6 +58,5 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = LazyMigrate()
-jwt = JWTManager()
 # Every limit names its own key and rate (app/ratelimit.py); settings come from config.
 limiter = Limiter(key_func=get_remote_address)

@@ -42,6 +42,7 @@ from flask_migrate import upgrade  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.auth import passwords  # noqa: E402
+from app.auth.csrf import session_csrf_value  # noqa: E402
 from app.auth.sessions import open_session  # noqa: E402
 from app.auth.tokens import issue_tokens  # noqa: E402
 from app.clock import now  # noqa: E402
@@ -140,11 +141,10 @@ def scenario(name, app, tokens):
         return refresh_bearer
     if name == "refresh_cookie":
         cookies = {"refresh_token": tokens["cookie"].refresh_token}
-        cookies["csrf_refresh_token"] = json.loads(
-            __import__("base64").urlsafe_b64decode(
-                cookies["refresh_token"].split(".")[1] + "=="
+        with app.app_context():
+            cookies["csrf_refresh_token"] = session_csrf_value(
+                tokens["cookie"].session_id
             )
-        )["csrf"]
 
         def refresh_cookie():
             headers = {

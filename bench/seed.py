@@ -24,10 +24,10 @@ BASE_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(BASE_DIR))
 
 from flask import current_app  # noqa: E402
-from flask_jwt_extended import decode_token  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.auth import passwords  # noqa: E402
+from app.auth.csrf import session_csrf_value  # noqa: E402
 from app.auth.sessions import open_session  # noqa: E402
 from app.auth.tokens import issue_tokens  # noqa: E402
 from app.clock import now  # noqa: E402
@@ -93,7 +93,7 @@ def seed(args):
     pool = open_sessions(users, TRANSPORT_COOKIE, args.cookie_pool)
     lines = []
     for issued in pool:
-        csrf = decode_token(issued.refresh_token)["csrf"]
+        csrf = session_csrf_value(issued.session_id)
         lines.append(f"{issued.refresh_token} {csrf}\n")
     (out / "cookie_pool.txt").write_text("".join(lines))
 

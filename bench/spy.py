@@ -29,7 +29,6 @@ GROUPS = (
     ("werkzeug/", "flask+werkzeug"),
     ("sqlalchemy/", "sqlalchemy"),
     ("jwt/", "jwt"),
-    ("flask_jwt_extended/", "jwt"),
     ("marshmallow/", "marshmallow"),
     ("prometheus_client/", "metrics"),
     ("logging/", "logging"),

@@ -5,6 +5,7 @@ TEST_DATABASE_URL set, each test gets its own PostgreSQL schema instead.
 """
 
 import os
+import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -104,9 +105,17 @@ def settings():
 
 
 @pytest.fixture
-def app(request, database_url, settings, ratelimit_storage):
+def secret_key():
+    """This test's SECRET_KEY, shared by every app of the test like hosts of one
+    deployment (refresh tokens and CSRF values derive from it)."""
+    return secrets.token_urlsafe(48)
+
+
+@pytest.fixture
+def app(request, database_url, settings, ratelimit_storage, secret_key):
     overrides = {
         "APP_ENV": "testing",
+        "SECRET_KEY": secret_key,
         "SQLALCHEMY_DATABASE_URI": database_url,
         **ratelimit_storage,
         "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex[:12]}",
@@ -124,13 +133,18 @@ def app(request, database_url, settings, ratelimit_storage):
 
 
 @pytest.fixture
-def make_app(database_url):
+def make_app(database_url, secret_key):
     """More apps on this test's database: make_app(**overrides); disposed after."""
     made = []
 
     def _make_app(**overrides):
         other = create_app(
-            {"APP_ENV": "testing", "SQLALCHEMY_DATABASE_URI": database_url, **overrides}
+            {
+                "APP_ENV": "testing",
+                "SECRET_KEY": secret_key,
+                "SQLALCHEMY_DATABASE_URI": database_url,
+                **overrides,
+            }
         )
         made.append(other)
         return other

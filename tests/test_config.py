@@ -4,6 +4,13 @@ import pytest
 
 import config
 from app import create_app
+from app.auth.tokens import (
+    REFRESH_TOKEN_TYPE,
+    mint_access_token,
+    mint_refresh_token,
+    verify_access_token,
+    verify_token,
+)
 from app.guard import UnsafeConfiguration
 
 STRONG = "s" * 20 + "0123456789abcdefghij"
@@ -29,18 +36,18 @@ def test_development_secret_survives_restart_for_tokens(
 ):
     monkeypatch.setattr(config, "INSTANCE_DIR", tmp_path)
     monkeypatch.delenv("JWT_SECRET_KEY", raising=False)
-    from flask_jwt_extended import create_access_token, decode_token
-
     first = create_app(
         {"APP_ENV": "development", "SQLALCHEMY_DATABASE_URI": database_url}
     )
     with first.app_context():
-        token = create_access_token(identity="x", additional_claims={"sid": "y"})
+        token = mint_access_token(subject="x", session_id="y")
+        refresh = mint_refresh_token(subject="x", session_id="y", jti="j", ttl=60)
     second = create_app(
         {"APP_ENV": "development", "SQLALCHEMY_DATABASE_URI": database_url}
     )
     with second.app_context():
-        assert decode_token(token)["sub"] == "x"
+        assert verify_access_token(token)["sub"] == "x"
+        assert verify_token(refresh, kinds={REFRESH_TOKEN_TYPE}).claims["jti"] == "j"
 
 
 @pytest.mark.parametrize(

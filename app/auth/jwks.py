@@ -8,10 +8,8 @@ from app.auth.keys import (
     KeyConfigError,
     current_keyset,
     load_keyset,
-    register_key_callbacks,
 )
 from app.errors import NotFound
-from app.extensions import jwt
 from app.guard import maintenance_command
 
 log = logging.getLogger(__name__)
@@ -38,7 +36,7 @@ def jwks():
 
 
 def register_signing_keys(app):
-    """Load the keys, point flask-jwt-extended at them, serve the JWKS."""
+    """Load the keys, serve the JWKS."""
     try:
         keyset = load_keyset(app.config)
     except KeyConfigError:
@@ -49,10 +47,5 @@ def register_signing_keys(app):
         keyset = None
     app.extensions["signing_keys"] = keyset
     if keyset is not None:
-        app.config.update(
-            JWT_ALGORITHM=keyset.algorithm,
-            # Only the configured algorithm is accepted, whatever a token's header says.
-            JWT_DECODE_ALGORITHMS=[keyset.algorithm],
-        )
-    register_key_callbacks(jwt)
+        app.config["JWT_ALGORITHM"] = keyset.algorithm
     app.register_blueprint(bp)

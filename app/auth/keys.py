@@ -281,34 +281,15 @@ def current_keyset():
 def verification_key(keyset, header):
     """The key for a token's (unverified) header; 401 token_invalid when none fits.
 
-    The header's `alg` must be the configured algorithm: no `none`, and no HS256 token
-    "signed" with a public key. Tokens minted before kids existed carry none and are
-    checked against the current key only.
+    The header's `alg` must be the configured algorithm (no `none`, and no HS256
+    token "signed" with a public key) and its `kid` one of the keys that verify.
     """
     if header.get("alg") != keyset.algorithm:
         raise TokenInvalid()
     kid = header.get("kid")
-    if kid is None:
-        return keyset.verify_keys[keyset.kid]
     if not isinstance(kid, str) or kid not in keyset.verify_keys:
         raise TokenInvalid()
     return keyset.verify_keys[kid]
-
-
-def register_key_callbacks(jwt):
-    """flask-jwt-extended signs with the current key and verifies by `kid`."""
-
-    @jwt.encode_key_loader
-    def _signing_key(identity):
-        return current_keyset().signing_key
-
-    @jwt.additional_headers_loader
-    def _kid_header(identity):
-        return {"kid": current_keyset().kid}
-
-    @jwt.decode_key_loader
-    def _verification_key(header, payload):
-        return verification_key(current_keyset(), header)
 
 
 def generate_private_key(algorithm):

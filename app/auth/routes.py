@@ -3,7 +3,8 @@
 from flask import g
 
 from app.auth import bp, email_verification, password_services, services, sessions
-from app.auth.tokens import access_token_required, issue_tokens
+from app.auth.principal import access_token_required
+from app.auth.tokens import issue_tokens
 from app.auth.transport import (
     clear_cookies,
     read_presented_token,

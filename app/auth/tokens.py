@@ -1,56 +1,44 @@
-"""JWTs: minting access and refresh tokens, and the per-request session check."""
+"""Access and refresh tokens: minting and verifying, on PyJWT's public API.
 
-import base64
-import binascii
+Access tokens (RFC 9068, RFC 8725): header `typ: at+jwt` with the `alg` and `kid` of
+the published signing key; claims `iss`, `aud`, `sub`, `sid`, `jti`, `iat`, `exp` and
+nothing else. Any service verifies them with the JWKS (or, with HS256, the shared
+secret), requiring `iss`, `aud` and `exp`.
+
+Refresh tokens are for this server alone: header `typ: rt+jwt`, HS256 with a key
+derived from SECRET_KEY that is never published. A verifier that trusts the JWKS
+cannot take one for an access token, and retiring a signing key ends no session.
+"""
+
 import hashlib
 import hmac
-import json
-import re
+import time
 import uuid
 from dataclasses import dataclass
-from functools import lru_cache, wraps
 
 import jwt as pyjwt
-from flask import current_app, g, request
-from flask_jwt_extended import create_access_token, create_refresh_token
-from flask_jwt_extended.config import config as jwt_config
-from flask_jwt_extended.exceptions import (
-    InvalidHeaderError,
-    NoAuthorizationError,
-    WrongTokenError,
-)
-from flask_jwt_extended.internal_utils import get_jwt_manager
-from flask_jwt_extended.tokens import _decode_jwt
-from jwt.algorithms import HMACAlgorithm
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import make_transient_to_detached
+from flask import current_app
 
 from app import clock
-from app.errors import AccountDisabled, TokenInvalid, TokenRevoked
-from app.extensions import db
-from app.models import User, UserSession
-from app.models.session import TRANSPORT_COOKIE
+from app.auth.keys import b64url, current_keyset, verification_key
+from app.errors import TokenExpired, TokenInvalid
 
-USERS = User.__table__
-SESSIONS = UserSession.__table__
-AUTH_FIELD_SEPARATOR = re.compile(r",\s*")
-USER_CLASS_MANAGER = User.__mapper__.class_manager
-# (attribute, column) of every User column: the principal query loads the whole row.
-USER_FIELDS = tuple(
-    (prop.key, prop.columns[0]) for prop in User.__mapper__.column_attrs
-)
-# Built once: SQLAlchemy memoises a statement's cache key on the object, so reusing
-# it skips rebuilding and re-keying the query on every request. Nothing about the
-# session is cached: the row is read again on every request (revocation is immediate).
-PRINCIPAL_QUERY = (
-    select(
-        *(column for _, column in USER_FIELDS),
-        SESSIONS.c.revoked_at.label("session_revoked_at"),
-        SESSIONS.c.expires_at.label("session_expires_at"),
-    )
-    .select_from(SESSIONS.join(USERS, USERS.c.id == SESSIONS.c.user_id))
-    .where(SESSIONS.c.id == bindparam("session_id"))
-)
+ACCESS_TOKEN_TYPE = "at+jwt"
+REFRESH_TOKEN_TYPE = "rt+jwt"
+REFRESH_ALGORITHM = "HS256"
+REFRESH_KEY_LABEL = b"auth-server/refresh-token/v1"
+# Far above any token this server mints (under 1 KiB): refused before any parsing.
+MAX_TOKEN_LENGTH = 4096
+ACCESS_CLAIMS = ("iss", "aud", "sub", "sid", "jti", "iat", "exp")
+REFRESH_CLAIMS = ("iss", "aud", "sub", "sid", "jti", "iat", "exp")
+# One codec for the process: PyJWT's own object, configured, never changed after.
+CODEC = pyjwt.PyJWT(options={"verify_sub": True, "verify_jti": True})
+
+
+@dataclass(frozen=True)
+class RefreshKey:
+    kid: str
+    secret: bytes
 
 
 @dataclass(frozen=True)
@@ -60,43 +48,164 @@ class IssuedTokens:
     refresh_token: str
     refresh_expires_in: int
     transport: str
+    session_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class VerifiedToken:
+    header: dict
+    claims: dict
+    kind: str  # ACCESS_TOKEN_TYPE or REFRESH_TOKEN_TYPE
+
+
+def derive_refresh_key(secret_key):
+    """The server-only refresh-token key: an HMAC of a fixed label under SECRET_KEY."""
+    secret = hmac.new(
+        secret_key.encode("utf-8"), REFRESH_KEY_LABEL, hashlib.sha256
+    ).digest()
+    kid = "rt-" + b64url(hmac.new(secret, b"kid", hashlib.sha256).digest()[:12])
+    return RefreshKey(kid=kid, secret=secret)
+
+
+def refresh_key():
+    return current_app.extensions["refresh_key"]
 
 
 def new_jti():
     return uuid.uuid4().hex
 
 
-def session_csrf_value(session_id):
-    """The double-submit value the SPA echoes in X-CSRF-TOKEN: one per session.
+def audience_claim(audience):
+    """One audience as a string, several as a list (RFC 7519 allows both)."""
+    return audience[0] if len(audience) == 1 else list(audience)
 
-    Constant across rotations, so a tab that read the CSRF cookie just before another
-    tab's refresh replaced the refresh cookie still sends a matching pair. Derived
-    with HMAC from the session id, so it needs no storage and cannot be guessed.
-    """
-    key = current_app.config["SECRET_KEY"].encode("utf-8")
-    digest = hmac.new(key, b"csrf:" + session_id.bytes, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+def token_claims(*, issuer, audience, subject, session_id, jti, ttl):
+    # Token times are wall-clock times (what every verifier compares them with);
+    # session lifetimes follow app.clock.
+    issued_at = int(time.time())
+    return {
+        "iss": issuer,
+        "aud": audience,
+        "sub": subject,
+        "sid": str(session_id),
+        "jti": jti,
+        "iat": issued_at,
+        "exp": issued_at + ttl,
+    }
+
+
+def mint_access_token(*, subject, session_id, ttl=None):
+    config = current_app.config
+    keyset = current_keyset()
+    claims = token_claims(
+        issuer=config["JWT_ISSUER"],
+        audience=audience_claim(config["JWT_AUDIENCE"]),
+        subject=subject,
+        session_id=session_id,
+        jti=new_jti(),
+        ttl=config["ACCESS_TOKEN_TTL"] if ttl is None else ttl,
+    )
+    headers = {"typ": ACCESS_TOKEN_TYPE, "kid": keyset.kid}
+    return CODEC.encode(
+        claims, keyset.signing_key, algorithm=keyset.algorithm, headers=headers
+    )
+
+
+def mint_refresh_token(*, subject, session_id, jti, ttl):
+    key = refresh_key()
+    issuer = current_app.config["JWT_ISSUER"]
+    claims = token_claims(
+        issuer=issuer,
+        audience=issuer,
+        subject=subject,
+        session_id=session_id,
+        jti=jti,
+        ttl=ttl,
+    )
+    headers = {"typ": REFRESH_TOKEN_TYPE, "kid": key.kid}
+    return CODEC.encode(
+        claims, key.secret, algorithm=REFRESH_ALGORITHM, headers=headers
+    )
 
 
 def issue_tokens(user_session):
     """A new access token and the session's current refresh token (by its jti)."""
-    claims = {"sid": str(user_session.id)}
     subject = str(user_session.user_id)
-    access_token = create_access_token(identity=subject, additional_claims=claims)
-    remaining = user_session.expires_at - clock.now()
-    refresh_claims = {**claims, "jti": user_session.refresh_jti}
-    if user_session.transport == TRANSPORT_COOKIE:
-        refresh_claims["csrf"] = session_csrf_value(user_session.id)
-    refresh_token = create_refresh_token(
-        identity=subject, expires_delta=remaining, additional_claims=refresh_claims
-    )
+    remaining = max(int((user_session.expires_at - clock.now()).total_seconds()), 0)
     return IssuedTokens(
-        access_token=access_token,
+        access_token=mint_access_token(subject=subject, session_id=user_session.id),
         expires_in=current_app.config["ACCESS_TOKEN_TTL"],
-        refresh_token=refresh_token,
-        refresh_expires_in=max(int(remaining.total_seconds()), 0),
+        refresh_token=mint_refresh_token(
+            subject=subject,
+            session_id=user_session.id,
+            jti=user_session.refresh_jti,
+            ttl=remaining,
+        ),
+        refresh_expires_in=remaining,
         transport=user_session.transport,
+        session_id=user_session.id,
     )
+
+
+def read_header(encoded):
+    """The JOSE header, after bounding the token's size; 401 token_invalid if bad."""
+    if not isinstance(encoded, str) or not encoded or len(encoded) > MAX_TOKEN_LENGTH:
+        raise TokenInvalid()
+    try:
+        return pyjwt.get_unverified_header(encoded)
+    except (pyjwt.PyJWTError, ValueError, TypeError, RecursionError):
+        raise TokenInvalid() from None
+
+
+def decoding_key(header):
+    """(kind, key, algorithm, audience) for a header: its `typ` names the kind."""
+    config = current_app.config
+    kind = header.get("typ")
+    if kind == ACCESS_TOKEN_TYPE:
+        keyset = current_keyset()
+        key = verification_key(keyset, header)
+        return kind, key, keyset.algorithm, config["JWT_AUDIENCE"], ACCESS_CLAIMS
+    if kind == REFRESH_TOKEN_TYPE:
+        key = refresh_key()
+        if header.get("alg") != REFRESH_ALGORITHM or header.get("kid") != key.kid:
+            raise TokenInvalid()
+        issuer = config["JWT_ISSUER"]
+        return kind, key.secret, REFRESH_ALGORITHM, [issuer], REFRESH_CLAIMS
+    raise TokenInvalid()
+
+
+def verify_token(encoded, *, kinds, allow_expired=False):
+    """Verify signature, `typ`, `iss`, `aud`, `exp` and the required claims.
+
+    `kinds`: the token types this caller accepts. An expired token is 401
+    token_expired (still verified first), unless `allow_expired` (logout).
+    """
+    header = read_header(encoded)
+    kind, key, algorithm, audience, required = decoding_key(header)
+    if kind not in kinds:
+        raise TokenInvalid()
+    options = {"require": list(required), "verify_exp": not allow_expired}
+    try:
+        claims = CODEC.decode(
+            encoded,
+            key,
+            algorithms=[algorithm],
+            audience=audience,
+            issuer=current_app.config["JWT_ISSUER"],
+            options=options,
+        )
+    except pyjwt.ExpiredSignatureError:
+        raise TokenExpired() from None
+    except (pyjwt.PyJWTError, ValueError, TypeError, RecursionError):
+        raise TokenInvalid() from None
+    if not isinstance(claims.get("sub"), str) or not isinstance(claims["sid"], str):
+        raise TokenInvalid()
+    return VerifiedToken(header=header, claims=claims, kind=kind)
+
+
+def verify_access_token(encoded):
+    return verify_token(encoded, kinds={ACCESS_TOKEN_TYPE}).claims
 
 
 def session_id_of(claims):
@@ -107,181 +216,9 @@ def session_id_of(claims):
         raise TokenInvalid() from None
 
 
-def load_principal(claims):
-    """Check an access token's session and user with one query; cache them on `g`.
-
-    One indexed lookup by session id, as a Core statement (no ORM row loading); the
-    user row it returns becomes a persistent `User` of the request's session without
-    a second query, so routes can change and commit it.
-    """
-    session_id = session_id_of(claims)
-    with db.engine.connect() as connection:
-        row = connection.execute(PRINCIPAL_QUERY, {"session_id": session_id}).first()
-    if row is None or str(row.id) != claims.get("sub"):
-        raise TokenRevoked()
-    # Before the session check: deactivation also revokes the sessions, and the
-    # client should learn the account is disabled, not merely that it was logged out.
-    if not row.is_active:
-        raise AccountDisabled()
-    if row.session_revoked_at is not None or row.session_expires_at <= clock.now():
-        raise TokenRevoked()
-    g.current_user = _attached_user(row)
-    g.current_session_id = session_id
-
-
-def _attached_user(row):
-    """The row as a persistent User of db.session (the one already there, if any)."""
-    session = db.session()
-    key = User.__mapper__.identity_key_from_primary_key((row.id,))
-    existing = session.identity_map.get(key)
-    if existing is not None:
-        return existing
-    # As a query loads a row: the values go straight into the instance (no change
-    # events), then it counts as loaded with its primary key as identity.
-    user = USER_CLASS_MANAGER.new_instance()
-    user.__dict__.update(
-        (name, row[index]) for index, (name, _) in enumerate(USER_FIELDS)
-    )
-    make_transient_to_detached(user)
-    session.add(user)
-    return user
-
-
-class PreparedKeyHMAC(HMACAlgorithm):
-    """HMAC whose key check runs once per key, not on every sign and verify.
-
-    PyJWT's `prepare_key` refuses PEM, SSH and DER keys as HMAC secrets by trying to
-    parse the key each time (tens of microseconds per token); the answer only depends
-    on the key, which is the server's own secret.
-    """
-
-    @lru_cache(maxsize=16)  # noqa: B019 (three instances for the life of the process)
-    def prepare_key(self, key):
-        return super().prepare_key(key)
-
-
-def use_prepared_hmac_keys():
-    for name, digest in (
-        ("HS256", HMACAlgorithm.SHA256),
-        ("HS384", HMACAlgorithm.SHA384),
-        ("HS512", HMACAlgorithm.SHA512),
-    ):
-        if not isinstance(pyjwt.get_algorithm_by_name(name), PreparedKeyHMAC):
-            pyjwt.unregister_algorithm(name)
-            pyjwt.register_algorithm(name, PreparedKeyHMAC(digest))
-
-
-def unverified_header(encoded_token):
-    """The JOSE header of a token, read only to pick the verification key."""
-    try:
-        segment = encoded_token.split(".", 1)[0]
-        header = json.loads(
-            base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-        )
-    except (ValueError, TypeError, AttributeError, binascii.Error):
-        raise pyjwt.DecodeError("Invalid header") from None
-    if not isinstance(header, dict):
-        raise pyjwt.DecodeError("Invalid header")
-    return header
-
-
-def verify_token(encoded_token, *, csrf_value=None, allow_expired=False):
-    """(header, claims) of a token, verified as flask-jwt-extended verifies it.
-
-    The extension's own `_decode_jwt_from_config` parses every token three times
-    (unverified claims, unverified header, then verified) before its key loader
-    runs. Here the key is picked from the header alone (the loader reads only `kid`
-    and `alg`), and PyJWT checks signature, algorithm, expiry and issuer once,
-    through the extension's own `_decode_jwt`.
-    """
-    header = unverified_header(encoded_token)
-    options = {
-        "algorithms": jwt_config.decode_algorithms,
-        "audience": jwt_config.decode_audience,
-        "csrf_value": csrf_value,
-        "encoded_token": encoded_token,
-        "identity_claim_key": jwt_config.identity_claim_key,
-        "issuer": jwt_config.decode_issuer,
-        "leeway": jwt_config.leeway,
-        "secret": get_jwt_manager()._decode_key_callback(header, {}),
-        "verify_aud": jwt_config.decode_audience is not None,
-        "verify_sub": jwt_config.verify_sub,
-    }
-    try:
-        return header, _decode_jwt(**options, allow_expired=allow_expired)
-    except pyjwt.ExpiredSignatureError as error:
-        # What the extension attaches for its expired-token loader.
-        error.jwt_header = header
-        error.jwt_data = _decode_jwt(**options, allow_expired=True)
-        raise
-
-
-def _decode_jwt_from_config(encoded_token, csrf_value=None, allow_expired=False):
-    return verify_token(
-        encoded_token, csrf_value=csrf_value, allow_expired=allow_expired
-    )[1]
-
-
-def bearer_access_token():
-    """The token of `Authorization: Bearer <token>`, read as flask-jwt-extended does.
-
-    Its exceptions, so its error handlers answer: none or no Bearer field is 401
-    token_missing, a Bearer field that is not exactly two words 401 token_invalid.
-    """
-    header = request.headers.get("Authorization", "").strip().strip(",")
-    if not header:
-        raise NoAuthorizationError("Missing Authorization Header")
-    fields = [
-        field
-        for field in AUTH_FIELD_SEPARATOR.split(header)
-        if field.split()[:1] == ["Bearer"]
-    ]
-    if len(fields) != 1:
-        raise NoAuthorizationError("Missing 'Bearer' type in 'Authorization' header.")
-    parts = fields[0].split()
-    if len(parts) != 2:
-        raise InvalidHeaderError("Bad Authorization header.")
-    return parts[1]
-
-
-def verify_access_token():
-    """What `@jwt_required()` checks, for access tokens in the header, in one pass."""
-    if request.method in jwt_config.exempt_methods:
-        return
-    header, claims = verify_token(bearer_access_token())
-    if claims["type"] == "refresh":
-        raise WrongTokenError("Only non-refresh tokens are allowed")
-    load_principal(claims)
-    # Where the extension keeps them, so get_jwt() and current_user keep working.
-    g._jwt_extended_jwt_user = {"loaded_user": g.current_user}
-    g._jwt_extended_jwt_header = header
-    g._jwt_extended_jwt = claims
-    g._jwt_extended_jwt_location = "headers"
-
-
-def access_token_required(view):
-    """Like `@jwt_required()`: a valid access token of a live session, else 401/403."""
-
-    @wraps(view)
-    def checked(*args, **kwargs):
-        verify_access_token()
-        return view(*args, **kwargs)
-
-    return checked
-
-
-def register_jwt_callbacks(jwt):
-    """Every access token is checked against its session on every request."""
-    use_prepared_hmac_keys()
-    # flask-jwt-extended's decode_token() (refresh tokens, logout) verifies once too.
-    jwt._decode_jwt_from_config = _decode_jwt_from_config
-
-    @jwt.token_in_blocklist_loader
-    def _session_is_gone(header, payload):
-        if payload.get("type") == "access":
-            load_principal(payload)
-        return False
-
-    @jwt.user_lookup_loader
-    def _current_user(header, payload):
-        return g.get("current_user")
+def register_token_keys(app):
+    """The refresh-token key, derived once from SECRET_KEY at start-up."""
+    secret_key = app.config.get("SECRET_KEY")
+    # Missing only for maintenance commands on broken settings, which mint nothing.
+    key = derive_refresh_key(secret_key) if secret_key else None
+    app.extensions["refresh_key"] = key

@@ -1,22 +1,28 @@
 """How tokens travel: cookie (browser SPAs) or bearer (mobile and server clients)."""
 
+import re
 from dataclasses import dataclass
 
 from flask import request
-from flask_jwt_extended import decode_token, set_refresh_cookies, unset_refresh_cookies
-from flask_jwt_extended.exceptions import CSRFError
 
-from app.auth.tokens import bearer_access_token
-from app.errors import CSRFFailed, TokenInvalid, TokenMissing, ValidationFailed, success
+from app.auth.cookies import REFRESH_COOKIE, clear_session_cookies, set_session_cookies
+from app.auth.csrf import check_csrf
+from app.auth.tokens import (
+    ACCESS_TOKEN_TYPE,
+    REFRESH_TOKEN_TYPE,
+    session_id_of,
+    verify_token,
+)
+from app.errors import TokenInvalid, TokenMissing, ValidationFailed, success
 from app.http import read_json_object
 from app.models.session import TRANSPORT_BEARER, TRANSPORT_COOKIE
 from app.schemas.auth import RefreshBodySchema
 
 AUTH_MODE_HEADER = "X-Auth-Mode"
-REFRESH_COOKIE = "refresh_token"
-CSRF_HEADER = "X-CSRF-TOKEN"
+AUTH_FIELD_SEPARATOR = re.compile(r",\s*")
 # Built once: a schema instance holds no per-call state.
 REFRESH_BODY_SCHEMA = RefreshBodySchema()
+REFRESH_ONLY = frozenset({REFRESH_TOKEN_TYPE})
 
 
 @dataclass(frozen=True)
@@ -35,55 +41,48 @@ def requested_transport():
     return mode
 
 
-def bearer_value():
-    """The token of an `Authorization: Bearer` header, None when no header is sent."""
-    if request.headers.get("Authorization") is None:
-        return None
-    return bearer_access_token()
+def bearer_token():
+    """The token of `Authorization: Bearer <token>` (RFC 6750).
 
-
-def _decode(encoded, *, allow_expired=False, csrf_value=None):
-    try:
-        return decode_token(encoded, csrf_value=csrf_value, allow_expired=allow_expired)
-    except CSRFError:
-        raise CSRFFailed() from None
+    No header, no Bearer field or several is 401 token_missing; a Bearer field that
+    is not exactly two words 401 token_invalid.
+    """
+    header = request.headers.get("Authorization", "").strip().strip(",")
+    fields = [
+        field
+        for field in AUTH_FIELD_SEPARATOR.split(header)
+        if field.split()[:1] == ["Bearer"]
+    ]
+    if len(fields) != 1:
+        raise TokenMissing()
+    parts = fields[0].split()
+    if len(parts) != 2:
+        raise TokenInvalid("Bad Authorization header.")
+    return parts[1]
 
 
 def read_presented_token(*, allow_access=False, allow_expired=False):
-    """The refresh token of this request (header, body or cookie), decoded and checked.
+    """The refresh token of this request (header, body or cookie), verified.
 
-    A cookie-carried token needs the X-CSRF-TOKEN header matching the value bound into
-    that token: the cookie alone proves nothing, since the browser sends it anyway.
+    A cookie-carried token needs the X-CSRF-TOKEN header matching its session's value:
+    the cookie alone proves nothing, since the browser sends it anyway.
     """
     # The body is checked even when a header carries the token: bad input is a 400,
     # never silently ignored.
     body = REFRESH_BODY_SCHEMA.load(read_json_object(optional=True))
-    header_token = bearer_value()
-    if header_token is not None:
-        claims = _decode(header_token, allow_expired=allow_expired)
-        transport = TRANSPORT_BEARER
+    kinds = {REFRESH_TOKEN_TYPE, ACCESS_TOKEN_TYPE} if allow_access else REFRESH_ONLY
+    if request.headers.get("Authorization") is not None:
+        encoded, transport = bearer_token(), TRANSPORT_BEARER
+    elif "refresh_token" in body:
+        encoded, transport = body["refresh_token"], TRANSPORT_BEARER
+    elif request.cookies.get(REFRESH_COOKIE):
+        encoded, transport = request.cookies[REFRESH_COOKIE], TRANSPORT_COOKIE
     else:
-        if "refresh_token" in body:
-            claims = _decode(body["refresh_token"], allow_expired=allow_expired)
-            transport = TRANSPORT_BEARER
-        elif request.cookies.get(REFRESH_COOKIE):
-            csrf_value = request.headers.get(CSRF_HEADER)
-            if not csrf_value:
-                raise CSRFFailed()
-            claims = _decode(
-                request.cookies[REFRESH_COOKIE],
-                allow_expired=allow_expired,
-                csrf_value=csrf_value,
-            )
-            if "csrf" not in claims:
-                raise CSRFFailed()
-            transport = TRANSPORT_COOKIE
-        else:
-            raise TokenMissing("A refresh token is required.")
-    allowed_types = {"refresh", "access"} if allow_access else {"refresh"}
-    if claims.get("type") not in allowed_types:
-        raise TokenInvalid("A refresh token is required.")
-    return PresentedToken(claims=claims, transport=transport)
+        raise TokenMissing("A refresh token is required.")
+    verified = verify_token(encoded, kinds=kinds, allow_expired=allow_expired)
+    if transport == TRANSPORT_COOKIE:
+        check_csrf(session_id_of(verified.claims))
+    return PresentedToken(claims=verified.claims, transport=transport)
 
 
 def token_body(issued):
@@ -107,14 +106,12 @@ def token_response(issued, data, status=200):
         headers={"Authorization": f"Bearer {issued.access_token}"},
     )
     if issued.transport == TRANSPORT_COOKIE:
-        set_refresh_cookies(
-            response, issued.refresh_token, max_age=issued.refresh_expires_in
-        )
+        set_session_cookies(response, issued)
     return response
 
 
 def clear_cookies(response):
     """Expire the refresh and CSRF cookies (cookie clients only)."""
     if request.headers.get(AUTH_MODE_HEADER, "").strip().lower() != TRANSPORT_BEARER:
-        unset_refresh_cookies(response)
+        clear_session_cookies(response)
     return response

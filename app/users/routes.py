@@ -2,7 +2,7 @@
 
 from flask import g
 
-from app.auth.tokens import access_token_required
+from app.auth.principal import access_token_required
 from app.errors import success
 from app.http import load_body
 from app.schemas.user import UpdateProfileSchema, user_schema

@@ -13,6 +13,7 @@ from tests.helpers import (
     cookie_attributes,
     set_cookie_headers,
 )
+from tests.tokens import claims_of
 
 REGISTER = "/api/v1/auth/register"
 
@@ -67,11 +68,9 @@ def test_register_bearer_mode_returns_refresh_token_and_sets_no_cookie(client):
 
 
 def test_access_token_carries_string_subject_and_session_id(app, client):
-    from flask_jwt_extended import decode_token
-
     data = assert_ok(client.post(REGISTER, json=body()), 201)
     with app.app_context():
-        claims = decode_token(data["accessToken"])
+        claims = claims_of(data["accessToken"])
         session = db.session.get(UserSession, __import__("uuid").UUID(claims["sid"]))
     assert claims["sub"] == data["user"]["id"]
     assert isinstance(claims["sub"], str)

@@ -42,14 +42,19 @@ def test_alg_none_and_other_algorithms_are_refused(app, client, auth):
     assert_error(client.get(ME, headers=bearer(hs512)), 401, "token_invalid")
 
 
-def test_token_without_kid_is_checked_against_the_current_secret(app, client, auth):
-    """Tokens minted before kids existed keep working, with the current secret only."""
+def test_token_needs_its_kid_and_typ(app, client, auth):
+    """Correctly signed with the current secret, but without kid or typ: refused."""
     caller = auth.register()
-    _, payload = token_parts(caller.access_token)
-    legacy = jwt.encode(payload, app.config["JWT_SECRET_KEY"], "HS256")
-    assert "kid" not in jwt.get_unverified_header(legacy)
-    assert client.get(ME, headers=bearer(legacy)).status_code == 200
-    other = jwt.encode(payload, SECRET_B, "HS256")
+    header, payload = token_parts(caller.access_token)
+    secret = app.config["JWT_SECRET_KEY"]
+    assert client.get(ME, headers=bearer(caller.access_token)).status_code == 200
+    no_kid = jwt.encode(payload, secret, "HS256", headers={"typ": "at+jwt"})
+    assert "kid" not in jwt.get_unverified_header(no_kid)
+    assert_error(client.get(ME, headers=bearer(no_kid)), 401, "token_invalid")
+    plain_jwt = jwt.encode(payload, secret, "HS256", headers={"kid": header["kid"]})
+    assert jwt.get_unverified_header(plain_jwt)["typ"] == "JWT"
+    assert_error(client.get(ME, headers=bearer(plain_jwt)), 401, "token_invalid")
+    other = jwt.encode(payload, SECRET_B, "HS256", headers=header)
     assert_error(client.get(ME, headers=bearer(other)), 401, "token_invalid")
 
 

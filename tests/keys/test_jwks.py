@@ -51,35 +51,59 @@ def test_other_json_answers_stay_no_store(client):
     assert response.headers["Cache-Control"] == "no-store"
 
 
+def register_over_http(base_url, email):
+    request = urllib.request.Request(
+        f"{base_url}/api/v1/auth/register",
+        data=json.dumps(
+            {"name": "Ada", "email": email, "password": "pass phrase 42"}
+        ).encode(),
+        headers={"Content-Type": "application/json", "X-Auth-Mode": "bearer"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+        return json.load(answer)["data"]
+
+
 def test_independent_verifier_validates_an_access_token(app, algorithm, monkeypatch):
-    """PyJWT's PyJWKClient fetches the JWKS over HTTP and checks a token."""
+    """PyJWT's PyJWKClient fetches the JWKS over HTTP and checks a token (RFC 9068)."""
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     monkeypatch.setenv("no_proxy", "127.0.0.1")
     with serving(app) as base_url:
-        request = urllib.request.Request(
-            f"{base_url}/api/v1/auth/register",
-            data=json.dumps(
-                {
-                    "name": "Ada",
-                    "email": "jwks@example.com",
-                    "password": "pass phrase 42",
-                }
-            ).encode(),
-            headers={"Content-Type": "application/json", "X-Auth-Mode": "bearer"},
-        )
-        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
-            access_token = json.load(answer)["data"]["accessToken"]
-
+        data = register_over_http(base_url, "jwks@example.com")
         verifier = PyJWKClient(f"{base_url}{JWKS}", cache_keys=True, timeout=10)
+        access_token = data["accessToken"]
         signing_key = verifier.get_signing_key_from_jwt(access_token)
         claims = jwt.decode(
             access_token,
             signing_key.key,
             algorithms=[algorithm],
-            options={"require": ["exp", "iat", "sub"]},
+            audience="auth-server",
+            issuer="auth-server",
+            options={"require": ["exp", "iat", "sub", "iss", "aud", "jti"]},
         )
-    assert claims["type"] == "access"
-    assert claims["sub"]
+        with pytest.raises(jwt.PyJWKClientError):
+            # Signed with a server-only key: no published key verifies it.
+            verifier.get_signing_key_from_jwt(data["refreshToken"])
+    assert jwt.get_unverified_header(access_token)["typ"] == "at+jwt"
+    assert set(claims) == {"iss", "aud", "sub", "sid", "jti", "iat", "exp"}
+
+
+def test_foreign_audience_or_issuer_is_refused(app, client, auth, algorithm):
+    """Correctly signed with the server's own key, but for someone else: 401."""
+    caller = auth.register()
+    header, payload = token_parts(caller.access_token)
+    private_key = app.extensions["signing_keys"].signing_key
+    for changed in (
+        {"aud": "another-api"},
+        {"iss": "https://elsewhere.example"},
+        {"exp": None},
+    ):
+        claims = {k: v for k, v in {**payload, **changed}.items() if v is not None}
+        forged = jwt.encode(claims, private_key, algorithm, headers=header)
+        response = client.get(
+            "/api/v1/users/me", headers={"Authorization": f"Bearer {forged}"}
+        )
+        assert response.status_code == 401, changed
+        assert response.get_json()["code"] == "token_invalid", changed
 
 
 def test_rfc7638_example_thumbprint():

@@ -83,4 +83,4 @@ def test_one_line_pem_with_escaped_newlines_works():
     one_line = key_pair("EdDSA")[0].strip().replace("\n", "\\n")
     app = start(JWT_ALGORITHM="eddsa", JWT_PRIVATE_KEY=one_line)
     assert app.config["JWT_ALGORITHM"] == "EdDSA"
-    assert app.config["JWT_DECODE_ALGORITHMS"] == ["EdDSA"]
+    assert app.extensions["signing_keys"].algorithm == "EdDSA"

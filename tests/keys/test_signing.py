@@ -41,10 +41,16 @@ def served_kids(client):
 def test_tokens_are_signed_with_the_configured_key(app, client, caller, algorithm):
     access_header, _ = token_parts(caller.access_token)
     refresh_header, _ = token_parts(caller.refresh_token)
-    assert access_header["alg"] == refresh_header["alg"] == algorithm
-    assert access_header["kid"] == refresh_header["kid"] == served_kids(client)[0]
+    assert access_header["alg"] == algorithm
+    assert access_header["typ"] == "at+jwt"
+    assert access_header["kid"] == served_kids(client)[0]
+    # The refresh token is the server's own: another algorithm, an unpublished key.
+    assert refresh_header["alg"] == "HS256" and refresh_header["typ"] == "rt+jwt"
+    assert refresh_header["kid"] not in served_kids(client)
     public = key_pair(algorithm)[1]
-    claims = jwt.decode(caller.access_token, public, algorithms=[algorithm])
+    claims = jwt.decode(
+        caller.access_token, public, algorithms=[algorithm], audience="auth-server"
+    )
     assert claims["sub"] == caller.user["id"]
 
 

@@ -5,15 +5,12 @@ crash, a failing health check and an asymmetric JWKS: each answer must be one th
 document describes (status, body schema, error `code` enum, content type).
 """
 
-import uuid
-from datetime import timedelta
-
 import pytest
 import schemathesis
-from flask_jwt_extended import create_access_token
 
 from tests.helpers import assert_error
 from tests.keys.support import asymmetric_settings
+from tests.tokens import expired_access_token
 
 DOCUMENT = "/api/v1/openapi.json"
 
@@ -68,12 +65,7 @@ def test_oversized_and_non_json_bodies(client, conforms):
 
 def test_expired_access_token(app, client, auth, conforms):
     caller = auth.register()
-    with app.app_context():
-        expired = create_access_token(
-            identity=caller.user["id"],
-            expires_delta=timedelta(seconds=-30),
-            additional_claims={"sid": str(uuid.uuid4())},
-        )
+    expired = expired_access_token(app, caller.access_token)
     response = client.get(
         "/api/v1/users/me", headers={"Authorization": f"Bearer {expired}"}
     )

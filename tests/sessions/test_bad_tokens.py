@@ -2,11 +2,11 @@
 
 import base64
 import json
-from datetime import timedelta
 
 import jwt as pyjwt
 import pytest
-from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
+
+from tests.tokens import claims_of, expired_access_token, expired_refresh_token
 
 ACCESS_ENDPOINTS = [
     ("get", "/api/v1/users/me"),
@@ -26,19 +26,9 @@ def b64(data):
 
 
 def forged_tokens(app, caller):
-    with app.app_context():
-        claims = decode_token(caller.access_token)
-        refresh_claims = decode_token(caller.refresh_token)
-        expired = create_access_token(
-            identity=claims["sub"],
-            additional_claims={"sid": claims["sid"]},
-            expires_delta=timedelta(seconds=-5),
-        )
-        expired_refresh = create_refresh_token(
-            identity=claims["sub"],
-            additional_claims={"sid": claims["sid"], "jti": refresh_claims["jti"]},
-            expires_delta=timedelta(seconds=-5),
-        )
+    claims = claims_of(caller.access_token)
+    expired = expired_access_token(app, caller.access_token)
+    expired_refresh = expired_refresh_token(app, caller.refresh_token)
     payload = {k: v for k, v in claims.items()}
     header, body, signature = caller.access_token.split(".")
     return {

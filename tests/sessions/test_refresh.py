@@ -12,6 +12,7 @@ from tests.helpers import (
     cookie_attributes,
     set_cookie_headers,
 )
+from tests.tokens import claims_of
 
 REFRESH = "/api/v1/auth/refresh-token"
 ME = "/api/v1/users/me"
@@ -29,10 +30,8 @@ def refresh_cookie(caller, csrf=None):
 
 
 def session_row(app, access_token):
-    from flask_jwt_extended import decode_token
-
     with app.app_context():
-        sid = uuid.UUID(decode_token(access_token)["sid"])
+        sid = uuid.UUID(claims_of(access_token)["sid"])
         return db.session.get(UserSession, sid)
 
 
@@ -103,12 +102,10 @@ def test_two_tabs_converge_inside_grace(auth, client, move_clock):
     move_clock(seconds=5)
     tab_b = assert_ok(refresh_bearer(client, caller.refresh_token))
     # Tab B gets the session's current refresh token, not a fork.
-    from flask_jwt_extended import decode_token
-
     with client.application.app_context():
         assert (
-            decode_token(tab_b["refreshToken"])["jti"]
-            == decode_token(tab_a["refreshToken"])["jti"]
+            claims_of(tab_b["refreshToken"])["jti"]
+            == claims_of(tab_a["refreshToken"])["jti"]
         )
     for data in (tab_a, tab_b):
         assert_ok(
@@ -170,12 +167,8 @@ def test_parallel_refreshes_rotate_exactly_once(app, auth):
 
     assert len(results) == workers
     assert all(status == 200 for status, _ in results), results
-    from flask_jwt_extended import decode_token
-
     with app.app_context():
-        jtis = {
-            decode_token(body["data"]["refreshToken"])["jti"] for _, body in results
-        }
+        jtis = {claims_of(body["data"]["refreshToken"])["jti"] for _, body in results}
     assert len(jtis) == 1, "every caller converges on the one rotated token"
     row = session_row(app, caller.access_token)
     assert row.revoked_at is None
@@ -242,12 +235,10 @@ def test_cookie_session_token_is_refused_as_bearer(auth, client):
 
 def test_bearer_session_token_is_refused_as_cookie(auth, app):
     caller = auth.register()
-    from flask_jwt_extended import decode_token
-
     client = app.test_client()
     client.set_cookie("refresh_token", caller.refresh_token, path="/api/v1/auth")
     with app.app_context():
-        csrf = decode_token(caller.refresh_token).get("csrf", "x")
+        csrf = claims_of(caller.refresh_token).get("csrf", "x")
     response = client.post(REFRESH, headers={"X-CSRF-TOKEN": csrf})
     assert response.status_code in (401, 403)
     assert response.get_json()["code"] in {"token_invalid", "csrf_failed"}
@@ -306,13 +297,11 @@ def test_cookie_two_tabs_converge_inside_grace(app, auth):
     late = tab_b.post(REFRESH, headers={"X-CSRF-TOKEN": tab_a.csrf_token})
     data = assert_ok(late)
     # Tab B is handed the session's current refresh token in its cookie.
-    from flask_jwt_extended import decode_token
-
     [cookie_a] = set_cookie_headers(first, "refresh_token")
     [cookie_b] = set_cookie_headers(late, "refresh_token")
     with app.app_context():
-        jti_a = decode_token(cookie_attributes(cookie_a)[0])["jti"]
-        jti_b = decode_token(cookie_attributes(cookie_b)[0])["jti"]
+        jti_a = claims_of(cookie_attributes(cookie_a)[0])["jti"]
+        jti_b = claims_of(cookie_attributes(cookie_b)[0])["jti"]
     assert jti_a == jti_b
     assert_ok(tab_b.get(ME, headers={"Authorization": f"Bearer {data['accessToken']}"}))
     # Both go on refreshing with what they now hold.
