@@ -4,8 +4,9 @@ import json
 import re
 import uuid
 
-from flask import g, request
+from flask import current_app, g, request
 from flask.sessions import SessionInterface
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.errors import ApiError, InvalidJSON
 
@@ -95,6 +96,27 @@ def has_body():
     return bool(request.content_length) or request.headers.get("Transfer-Encoding")
 
 
+def body_bytes():
+    """The raw body, read once per request; 413 past MAX_CONTENT_LENGTH.
+
+    With a Content-Length Werkzeug refuses an oversized body itself. A chunked body
+    has none, and Werkzeug stops reading at the limit without saying so: here the
+    WSGI input is read to the limit plus one byte, and that byte means 413.
+    """
+    cached = g.get("raw_body")
+    if cached is not None:
+        return cached
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is not None or limit is None:
+        data = request.get_data(cache=True)
+    else:
+        data = request.environ["wsgi.input"].read(limit + 1)
+        if len(data) > limit:
+            raise RequestEntityTooLarge()
+    g.raw_body = data
+    return data
+
+
 def read_json_object(*, optional=False):
     """The body as a dict, or 4xx: 415 not JSON, 413 too big, 400 malformed."""
     if not has_body():
@@ -103,7 +125,7 @@ def read_json_object(*, optional=False):
         raise InvalidJSON("A JSON object body is required.")
     if request.mimetype != "application/json":
         raise UnsupportedMediaType()
-    raw_bytes = request.get_data(cache=True)  # 413 past MAX_CONTENT_LENGTH
+    raw_bytes = body_bytes()
     if not raw_bytes.strip() and optional:
         return {}
     try:
