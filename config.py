@@ -109,6 +109,11 @@ class Config:
             env("BCRYPT_CONCURRENCY"),
             max(1, (os.cpu_count() or 1) // max(1, self.WEB_CONCURRENCY)),
         )
+        # Logins waiting for a bcrypt seat per worker, and for how long; past either
+        # bound a login is 503 busy at once (Retry-After), so that waiting logins
+        # never hold every thread while cheap requests queue behind them.
+        self.BCRYPT_MAX_WAITING = as_int(env("BCRYPT_MAX_WAITING"), 8)
+        self.BCRYPT_MAX_WAIT_MS = as_int(env("BCRYPT_MAX_WAIT_MS"), 5000)
         self.DEBUG = as_bool(env("FLASK_DEBUG")) or as_bool(env("DEBUG"))
 
         # Mail

@@ -4,6 +4,7 @@ from flask import Flask
 
 from app.auth import bp as auth_bp
 from app.auth.jwks import register_signing_keys
+from app.auth.passwords import register_bcrypt_gate
 from app.auth.tokens import register_token_keys
 from app.cli import register_cli
 from app.cors import register_cors
@@ -31,6 +32,7 @@ def create_app(overrides=None):
     register_extensions(app)
     register_signing_keys(app)
     register_token_keys(app)
+    register_bcrypt_gate(app)
     register_request_hooks(app)
     register_security_headers(app)
     register_cors(app)

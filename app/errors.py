@@ -114,6 +114,16 @@ class EmailTaken(ApiError):
     message = "An account with this email already exists."
 
 
+class ServerBusy(ApiError):
+    # Too many password hashes waiting in this worker: come back in a moment.
+    status = 503
+    code = "busy"
+    message = "The server is busy; retry shortly."
+
+    def __init__(self, message=None, **kwargs):
+        super().__init__(message, headers={"Retry-After": "1"}, **kwargs)
+
+
 class ServiceUnavailable(ApiError):
     # /health: `details` names the failing checks.
     status = 503

@@ -7,14 +7,14 @@ import hmac
 import re
 import threading
 import unicodedata
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 from pathlib import Path
 
 import bcrypt
 from flask import current_app, has_app_context
 
-from app.errors import ValidationFailed
+from app.errors import ServerBusy, ValidationFailed
 
 MIN_LENGTH = 8
 MAX_LENGTH = 256
@@ -58,26 +58,65 @@ def check_policy(password, *, email=None, field="password"):
         raise ValidationFailed(details={field: errors})
 
 
-# One semaphore per limit and process (gunicorn worker), shared by its threads.
-_slots = {}
-_slots_lock = threading.Lock()
+class BcryptGate:
+    """At most `concurrency` bcrypt hashes at once per process, `max_waiting` queued.
+
+    bcrypt releases the GIL, so threads hash in parallel; but more hashes at once than
+    cores only make each one slower and crowd the CPU, so that a login flood starves
+    cheap requests. Waiting logins sleep here instead of competing, and past
+    `max_waiting` waiters (or `wait_seconds` of waiting) a login is a fast 503 busy,
+    so that the waiting never takes every thread of the worker.
+    """
+
+    def __init__(self, *, concurrency, max_waiting, wait_seconds):
+        self.semaphore = (
+            threading.BoundedSemaphore(concurrency) if concurrency else None
+        )
+        self.max_waiting = max_waiting
+        self.wait_seconds = wait_seconds
+        self.waiting = 0
+        self.lock = threading.Lock()
+
+    @contextmanager
+    def seat(self):
+        if not self.semaphore:
+            yield
+            return
+        with self.lock:
+            if self.waiting >= self.max_waiting:
+                raise ServerBusy()
+            self.waiting += 1
+        try:
+            seated = self.semaphore.acquire(timeout=self.wait_seconds)
+        finally:
+            with self.lock:
+                self.waiting -= 1
+        if not seated:
+            raise ServerBusy()
+        try:
+            yield
+        finally:
+            self.semaphore.release()
+
+
+def bcrypt_gate_for(config):
+    return BcryptGate(
+        concurrency=config["BCRYPT_CONCURRENCY"],
+        max_waiting=config["BCRYPT_MAX_WAITING"],
+        wait_seconds=config["BCRYPT_MAX_WAIT_MS"] / 1000,
+    )
+
+
+def register_bcrypt_gate(app):
+    """One gate per app (so per gunicorn worker process)."""
+    app.extensions["bcrypt_gate"] = bcrypt_gate_for(app.config)
 
 
 def bcrypt_slot():
-    """A seat among the BCRYPT_CONCURRENCY hashes this process may run at once.
-
-    bcrypt releases the GIL, so threads hash in parallel; but more hashes at once
-    than cores only make each one slower and crowd the CPU, so that a login flood
-    starves cheap requests. Waiting logins sleep here instead of competing.
-    """
-    limit = current_app.config.get("BCRYPT_CONCURRENCY") if has_app_context() else 0
-    if not limit:
+    """A seat among the hashes this process may run at once (none outside an app)."""
+    if not has_app_context():
         return nullcontext()
-    with _slots_lock:
-        slot = _slots.get(limit)
-        if slot is None:
-            slot = _slots[limit] = threading.BoundedSemaphore(limit)
-    return slot
+    return current_app.extensions["bcrypt_gate"].seat()
 
 
 def _prehash(password):

@@ -9,6 +9,7 @@ import pytest
 
 from app.auth import passwords
 from config import load_config
+from tests.conftest import PASSWORD
 
 
 def most_at_once(app, monkeypatch, calls=6):
@@ -72,3 +73,43 @@ def test_wrong_password_still_false_with_slots(auth, client):
         json={"email": caller.user["email"], "password": "not the password at all"},
     )
     assert response.status_code == 401
+
+
+@pytest.mark.config(BCRYPT_CONCURRENCY=1, BCRYPT_MAX_WAITING=1, BCRYPT_MAX_WAIT_MS=5000)
+def test_logins_past_the_waiting_bound_are_a_fast_503(app, make_user, monkeypatch):
+    """One hashing, one waiting; the others are told to come back, not queued."""
+    email = make_user().email
+    release = threading.Event()
+    real_checkpw = bcrypt.checkpw
+
+    def held_checkpw(password, hashed):
+        release.wait(5)
+        return real_checkpw(password, hashed)
+
+    monkeypatch.setattr(bcrypt, "checkpw", held_checkpw)
+    answers = []
+
+    def login():
+        response = app.test_client().post(
+            "/api/v1/auth/login",
+            json={"email": email, "password": PASSWORD},
+            headers={"X-Auth-Mode": "bearer"},
+        )
+        answers.append((response.status_code, response.get_json()["success"], response))
+
+    threads = [threading.Thread(target=login) for _ in range(4)]
+    for thread in threads[:2]:
+        thread.start()
+    time.sleep(0.3)  # one hashing, one waiting: the next two find no seat
+    for thread in threads[2:]:
+        thread.start()
+        thread.join(5)
+    release.set()
+    for thread in threads[:2]:
+        thread.join(10)
+    statuses = sorted(status for status, _, _ in answers)
+    assert statuses == [200, 200, 503, 503], statuses
+    for status, _, response in answers:
+        if status == 503:
+            assert response.get_json()["code"] == "busy"
+            assert response.headers["Retry-After"] == "1"
