@@ -60,6 +60,9 @@ class Config:
         )
         self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI)
         self.SQLALCHEMY_TRACK_MODIFICATIONS = False
+        # A query running longer has its connection cut and the request answers 503
+        # (app/outages.py); 0 turns the watchdog off.
+        self.DB_QUERY_TIMEOUT_MS = as_int(env("DB_QUERY_TIMEOUT_MS"), 5000)
 
         # Tokens and sessions
         self.ACCESS_TOKEN_TTL = as_int(env("ACCESS_TOKEN_TTL"), 3600)
@@ -221,12 +224,13 @@ def engine_options(url):
         return options
     return {
         "hide_parameters": True,
-        "connect_args": {"connect_timeout": as_int(env("DB_CONNECT_TIMEOUT"), 5)},
+        "connect_args": {"connect_timeout": as_int(env("DB_CONNECT_TIMEOUT"), 3)},
         "pool_pre_ping": True,
         "pool_size": as_int(env("DB_POOL_SIZE"), 5),
         "max_overflow": as_int(env("DB_MAX_OVERFLOW"), 10),
         "pool_recycle": as_int(env("DB_POOL_RECYCLE"), 1800),
-        "pool_timeout": as_int(env("DB_POOL_TIMEOUT"), 10),
+        # Seconds a request waits for a pooled connection before it answers 503.
+        "pool_timeout": as_int(env("DB_POOL_TIMEOUT"), 3),
     }
 
 

@@ -16,6 +16,7 @@ from app.http import NoCookieSession, assign_request_id, finish_response
 from app.logs import setup_logging
 from app.observability import register_observability
 from app.openapi import register_api_docs
+from app.outages import register_outage_handling
 from app.ratelimit import register_rate_limits, trust_proxies
 from app.security_headers import register_security_headers
 from app.users import bp as users_bp
@@ -50,6 +51,7 @@ def register_extensions(app):
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
     with app.app_context():
         configure_engine(db.engine)
+        register_outage_handling(app, db.engine)
 
 
 def register_request_hooks(app):

@@ -1,0 +1,60 @@
+"""Database outages answer 503 `unavailable` fast, logged once, never a 500."""
+
+import logging
+import time
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from app import create_app
+from app.outages import QueryWatchdog
+from tests.helpers import assert_error
+
+# Nothing listens there: every connection attempt is refused at once.
+DEAD_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:9/none"
+
+
+@pytest.fixture
+def dead_database_app():
+    return create_app({"APP_ENV": "testing", "SQLALCHEMY_DATABASE_URI": DEAD_DATABASE})
+
+
+def test_unreachable_database_is_503_with_retry_after(dead_database_app, caplog):
+    client = dead_database_app.test_client()
+    caplog.set_level(logging.ERROR, logger="app.outages")
+    started = time.monotonic()
+    for _ in range(5):
+        response = client.post(
+            "/api/v1/auth/login",
+            json={"email": "ada@example.com", "password": "pass phrase 42"},
+        )
+        assert_error(response, 503, "unavailable")
+        assert int(response.headers["Retry-After"]) >= 1
+    assert time.monotonic() - started < 10
+    outage_lines = [r for r in caplog.records if r.name == "app.outages"]
+    # One line for the kind, not one traceback per request.
+    assert len(outage_lines) <= 1
+    assert all(record.exc_info is None for record in outage_lines)
+
+
+def test_health_still_reports_the_database(dead_database_app):
+    response = dead_database_app.test_client().get("/health")
+    assert_error(response, 503, "unavailable")
+
+
+def test_watchdog_interrupts_an_overrunning_sqlite_query(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'slow.db'}")
+    QueryWatchdog(0.2).attach(engine)
+    endless = text(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) "
+        "SELECT count(*) FROM n"
+    )
+    started = time.monotonic()
+    with pytest.raises(OperationalError, match="interrupted"):
+        with engine.connect() as connection:
+            connection.execute(endless)
+    assert time.monotonic() - started < 3
+    with engine.connect() as connection:  # the engine works on afterwards
+        assert connection.execute(text("SELECT 1")).scalar() == 1
+    engine.dispose()
