@@ -38,8 +38,8 @@ def create_app(overrides=None):
     register_cors(app)
     register_observability(app)
     trust_proxies(app)
-    register_rate_limits(app)
     register_blueprints(app)
+    register_rate_limits(app)
     register_error_handlers(app)
     register_cli(app)
     return app

@@ -1,8 +1,6 @@
 """Extensions, created unbound; `create_app` binds them."""
 
 import click
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
@@ -58,5 +56,3 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = LazyMigrate()
-# Every limit names its own key and rate (app/ratelimit.py); settings come from config.
-limiter = Limiter(key_func=get_remote_address)
