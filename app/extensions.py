@@ -54,5 +54,8 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+# Objects keep their values after a commit: answers are built from what was just
+# written, without a reload that would open a new transaction (and, on SQLite, take
+# the write lock again) until the request ends.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = LazyMigrate()
