@@ -27,9 +27,9 @@ READ_ONLY = {READ_ONLY_OPTION: True}
 
 
 @contextmanager
-def read_connection():
-    """A connection of `db.engine` for reads only; closed (and rolled back) after."""
-    with db.engine.connect() as connection:
+def read_connection(engine=None):
+    """A connection for reads only (of `db.engine` by default); closed after."""
+    with (engine or db.engine).connect() as connection:
         yield connection.execution_options(**READ_ONLY)
 
 

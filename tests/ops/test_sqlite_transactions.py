@@ -8,11 +8,12 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import event, func, select, text, update
+from sqlalchemy import func, select, text, update
 
 from app.database import read_connection
 from app.extensions import db
 from app.models import User
+from tests.helpers import sent_statements
 
 pytestmark = pytest.mark.skipif(
     bool(os.environ.get("TEST_DATABASE_URL")),
@@ -23,17 +24,8 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture
 def begins(app):
     """The BEGIN statements the engine sends while the test runs."""
-    sent = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if statement.startswith("BEGIN"):
-            sent.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    yield sent
-    event.remove(engine, "before_cursor_execute", record)
+    with sent_statements(app, lambda sql: sql.startswith("BEGIN")) as sent:
+        yield sent
 
 
 def test_session_transactions_begin_immediate_reads_begin_deferred(app, begins):
@@ -85,5 +77,16 @@ def test_reads_do_not_wait_for_a_writer(app, make_user):
         with read_connection() as connection:
             count = connection.execute(select(func.count()).select_from(User))
             assert count.scalar_one() == 1
+        assert time.monotonic() - started < 1
+        writer.rollback()
+
+
+def test_the_access_check_does_not_wait_for_a_writer(app, auth):
+    caller = auth.register()
+    with app.app_context(), db.engine.connect() as writer:
+        writer.execute(text("UPDATE users SET name = 'held'"))  # holds the write lock
+        started = time.monotonic()
+        response = caller.client.get("/api/v1/users/me", headers=caller.headers)
+        assert response.status_code == 200, response.get_json()
         assert time.monotonic() - started < 1
         writer.rollback()
