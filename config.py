@@ -142,14 +142,9 @@ class Config:
         self.RATELIMIT_STORAGE_TIMEOUT = float(env("RATELIMIT_STORAGE_TIMEOUT") or 0.5)
         # Namespace of the counters, for several apps sharing one Redis.
         self.RATELIMIT_KEY_PREFIX = env("RATELIMIT_KEY_PREFIX", "")
-        self.RATELIMIT_LOGIN = env("RATELIMIT_LOGIN", "10 per minute")
-        self.RATELIMIT_LOGIN_ACCOUNT = env("RATELIMIT_LOGIN_ACCOUNT", "5 per minute")
-        self.RATELIMIT_REGISTER = env("RATELIMIT_REGISTER", "10 per hour")
-        self.RATELIMIT_PASSWORD_RESET = env("RATELIMIT_PASSWORD_RESET", "5 per hour")
-        self.RATELIMIT_PASSWORD_RESET_IP = env(
-            "RATELIMIT_PASSWORD_RESET_IP", "20 per hour"
-        )
-        self.RATELIMIT_REFRESH = env("RATELIMIT_REFRESH", "60 per minute")
+        # The limits themselves: one setting per entry of app/ratelimit.py's table.
+        for setting, rate in rate_limit_settings().items():
+            setattr(self, setting, rate)
 
         # Observability
         self.METRICS_ENABLED = as_bool(env("METRICS_ENABLED"), True)
@@ -232,6 +227,14 @@ def engine_options(url):
         # Seconds a request waits for a pooled connection before it answers 503.
         "pool_timeout": as_int(env("DB_POOL_TIMEOUT"), 3),
     }
+
+
+def rate_limit_settings():
+    """Each rate of app/ratelimit.py's LIMITS: its variable, else its default."""
+    # Imported here: app/ratelimit.py imports the app package, which imports config.
+    from app.ratelimit import LIMITS
+
+    return {limit.setting: env(limit.setting, limit.default) for limit in LIMITS}
 
 
 def load_config(overrides=None):

@@ -96,7 +96,7 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 
 
 def on_starting(server):
-    """Empty the metrics directory: figures of an earlier run must not add up."""
+    """Create the metrics directory, empty: an earlier run's figures must not add up."""
     directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     directory.mkdir(parents=True, exist_ok=True)
     for stale in directory.glob("*.db"):

@@ -6,7 +6,7 @@ from app.auth import bp as auth_bp
 from app.auth.jwks import register_signing_keys
 from app.auth.passwords import register_bcrypt_gate
 from app.auth.tokens import register_token_keys
-from app.cli import register_cli
+from app.cli import register_cli, register_maintenance_cli
 from app.cors import register_cors
 from app.database import configure_engine
 from app.errors import register_error_handlers
@@ -14,6 +14,7 @@ from app.extensions import db, migrate
 from app.guard import enforce_production_settings, warn_about_generated_secrets
 from app.http import NoCookieSession, assign_request_id, finish_response
 from app.logs import setup_logging
+from app.mail import install_process_hooks
 from app.observability import register_observability
 from app.openapi import register_api_docs
 from app.outages import register_outage_handling
@@ -39,10 +40,25 @@ def create_app(overrides=None):
     register_cors(app)
     register_observability(app)
     trust_proxies(app)
-    register_rate_limits(app)
     register_blueprints(app)
+    register_rate_limits(app)
     register_error_handlers(app)
     register_cli(app)
+    install_process_hooks()
+    return app
+
+
+def create_maintenance_app(overrides=None):
+    """The app of `flask --app maintenance auth doctor` and `... keys generate`.
+
+    It starts on settings `create_app` refuses (unsafe production settings, unusable
+    signing keys), to report or repair them: it has those two commands only, and no
+    routes, database or keys, so it can neither serve requests nor change data.
+    """
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR), static_folder=None)
+    app.config.from_mapping(load_config(overrides))
+    setup_logging(app)
+    register_maintenance_cli(app)
     return app
 
 

@@ -1,4 +1,8 @@
-"""Flask commands: `flask auth ...`, `flask users ...`, `flask keys ...`."""
+"""Flask commands: `flask auth ...`, `flask users ...`, `flask keys ...`.
+
+`auth doctor` and `keys generate` also belong to the maintenance app (`flask --app
+maintenance ...`), which starts on settings the app refuses; nothing else does.
+"""
 
 import click
 from flask import current_app
@@ -15,6 +19,7 @@ from app.users import admin
 auth_cli = AppGroup("auth", help="Session housekeeping and settings checks.")
 users_cli = AppGroup("users", help="Manage accounts.")
 keys_cli = AppGroup("keys", help="JWT signing keys.")
+maintenance_auth_cli = AppGroup("auth", help="Settings checks.")
 
 
 @auth_cli.command("purge")
@@ -158,7 +163,16 @@ def generate_keys(algorithm, out, force):
     click.echo(f"  JWT_PRIVATE_KEY_FILE={generated.private_path.resolve()}")
 
 
+maintenance_auth_cli.add_command(doctor)
+
+
 def register_cli(app):
     app.cli.add_command(auth_cli)
     app.cli.add_command(users_cli)
+    app.cli.add_command(keys_cli)
+
+
+def register_maintenance_cli(app):
+    """Only the commands that report or repair broken settings."""
+    app.cli.add_command(maintenance_auth_cli)
     app.cli.add_command(keys_cli)

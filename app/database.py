@@ -1,34 +1,59 @@
-"""Engine set-up: SQLite tuned for several gunicorn workers."""
+"""Engine set-up: SQLite tuned for several gunicorn workers, one writer at a time.
 
-import threading
-import weakref
-from contextlib import nullcontext
+On SQLite every transaction begins with `BEGIN IMMEDIATE` (SQLAlchemy's documented
+pysqlite recipe: the driver's own BEGIN is turned off and the "begin" event emits
+ours). A transaction that reads and then writes thus holds the write lock from its
+first statement: it waits its turn in SQLite's busy handler at BEGIN instead of
+failing with SQLITE_BUSY when a read lock would have to become a write lock.
+
+Reads need no write lock: a read-only path opens its connection with
+`read_connection()` (Core) or `read_session()` (ORM); their transaction is a plain
+deferred `BEGIN`, beside any writer thanks to WAL, and must not write. Services read
+there what they check before slow work (bcrypt), so the write transaction that follows
+holds the lock only for its writes. PostgreSQL needs none of this: the option is
+ignored there.
+"""
+
+from contextlib import contextmanager
 
 from sqlalchemy import event
+from sqlalchemy.orm import Session
 
-_write_locks = weakref.WeakKeyDictionary()
+from app.extensions import db
+
+# Execution option of a connection whose transactions only read (deferred BEGIN).
+READ_ONLY_OPTION = "auth_read_only"
+READ_ONLY = {READ_ONLY_OPTION: True}
 
 
-def serialized_writes(engine):
-    """On SQLite, a lock that threads of this process take around a write.
+@contextmanager
+def read_connection(engine=None):
+    """A connection for reads only (of `db.engine` by default); closed after."""
+    with (engine or db.engine).connect() as connection:
+        yield connection.execution_options(**READ_ONLY)
 
-    SQLite admits one writer at a time; the others get SQLITE_BUSY and sleep in
-    1 to 100 ms steps before they retry, even when the writer is done in 0.1 ms.
-    Threads of one worker queue on this lock instead; only the workers (a few
-    processes) still meet in SQLite's busy handler.
+
+@contextmanager
+def read_session():
+    """An ORM session on a `read_connection()`; what it loaded stays readable after.
+
+    The objects are detached when it closes: `db.session.merge(obj, load=False)`
+    makes one part of the request's transaction, without a query.
     """
-    lock = _write_locks.get(engine)
-    return lock if lock is not None else nullcontext()
+    with read_connection() as connection, Session(bind=connection) as session:
+        yield session
 
 
 def configure_engine(engine):
-    """WAL, a busy timeout and foreign keys on SQLite; nothing to do on PostgreSQL."""
+    """WAL, a busy timeout, foreign keys and BEGIN IMMEDIATE on SQLite; else nothing."""
     if engine.dialect.name != "sqlite":
         return
-    _write_locks[engine] = threading.Lock()
 
     @event.listens_for(engine, "connect")
-    def _sqlite_pragmas(dbapi_connection, connection_record):
+    def _sqlite_connect(dbapi_connection, connection_record):
+        # pysqlite would BEGIN (deferred) on its own, and only before a write; the
+        # "begin" event below emits our BEGIN for every transaction instead.
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         # WAL lets readers run beside the one writer; the busy timeout makes writers
         # wait their turn instead of failing with "database is locked".
@@ -37,3 +62,10 @@ def configure_engine(engine):
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _sqlite_begin(connection):
+        if connection.get_execution_options().get(READ_ONLY_OPTION):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,8 +1,6 @@
 """Extensions, created unbound; `create_app` binds them."""
 
 import click
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
@@ -56,7 +54,8 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+# Objects keep their values after a commit: answers are built from what was just
+# written, without a reload that would open a new transaction (and, on SQLite, take
+# the write lock again) until the request ends.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = LazyMigrate()
-# Every limit names its own key and rate (app/ratelimit.py); settings come from config.
-limiter = Limiter(key_func=get_remote_address)

@@ -1,12 +1,12 @@
 """Startup checks: production refuses to run on unsafe settings.
 
-The same checks back `flask auth doctor`, which prints them for any environment.
+The same checks back `flask auth doctor`, which prints them for any environment; on
+settings the app refuses, the maintenance app runs it (`flask --app maintenance`,
+see `create_maintenance_app`).
 """
 
 import logging
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 from app.auth.keys import HS256, KeyConfigError, load_keyset
 from config import MIN_SECRET_LENGTH, WEAK_SECRETS
@@ -14,9 +14,7 @@ from config import MIN_SECRET_LENGTH, WEAK_SECRETS
 log = logging.getLogger(__name__)
 
 MIN_PRODUCTION_BCRYPT_ROUNDS = 10
-# Commands that must run even when the settings are broken: one reports the problems,
-# the other makes the keys that fix them.
-MAINTENANCE_COMMANDS = (("auth", "doctor"), ("keys", "generate"))
+MAINTENANCE_HINT = "`flask --app maintenance auth doctor` reports every check"
 
 
 class UnsafeConfiguration(RuntimeError):
@@ -131,32 +129,14 @@ def production_problems(config):
     return [check.message for check in settings_checks(config) if not check.ok]
 
 
-def maintenance_command():
-    """True when this process is `flask auth doctor` or `flask keys generate`.
-
-    Those must start on broken settings (to report or repair them), and they serve no
-    request, so the refusal to start is waived for them and only for them.
-    """
-    program = Path(sys.argv[0]).name if sys.argv else ""
-    if program != "flask" and not sys.argv[0].endswith("flask/__main__.py"):
-        return False
-    words = sys.argv[1:]
-    return any(
-        tuple(words[index : index + 2]) in MAINTENANCE_COMMANDS
-        for index in range(len(words) - 1)
-    )
-
-
 def enforce_production_settings(config):
     if config["APP_ENV"] != "production":
         return
     problems = production_problems(config)
-    if not problems:
-        return
-    if maintenance_command():
-        log.warning("unsafe production settings: %s", "; ".join(problems))
-        return
-    raise UnsafeConfiguration("Refusing to start: " + "; ".join(problems))
+    if problems:
+        raise UnsafeConfiguration(
+            "Refusing to start: " + "; ".join(problems) + f" ({MAINTENANCE_HINT})"
+        )
 
 
 def warn_about_generated_secrets(config):

@@ -258,5 +258,18 @@ def _forget_outbox_in_child():
     _outbox_lock = threading.Lock()
 
 
-os.register_at_fork(after_in_child=_forget_outbox_in_child)
-atexit.register(join_outbox, SHUTDOWN_DRAIN_SECONDS)
+_process_hooks_installed = False
+
+
+def install_process_hooks():
+    """Once per process (`create_app` calls it): fork and exit hooks of the outbox.
+
+    A forked child forgets the parent's outbox; a clean exit gives queued mails
+    SHUTDOWN_DRAIN_SECONDS to leave. A child inherits both hooks with the flag.
+    """
+    global _process_hooks_installed
+    if _process_hooks_installed:
+        return
+    _process_hooks_installed = True
+    os.register_at_fork(after_in_child=_forget_outbox_in_child)
+    atexit.register(join_outbox, SHUTDOWN_DRAIN_SECONDS)

@@ -1,39 +1,75 @@
-"""Brute-force limits (flask-limiter) per client IP and per account email.
+"""Brute-force limits (flask-limiter), declared in one table: `LIMITS`.
 
-Each limit reads its rate from config (`RATELIMIT_*`, see README) on every request.
-Routes take one decorator: `@limit_login`, `@limit_register`, `@limit_refresh`,
-`@limit_password_reset`. Nothing else is limited (no default limits).
+Each entry names a Flask endpoint, what it counts per (the client IP, or the account:
+the body's normalised email), its default rate and the setting (same-named environment
+variable, see README) that overrides it. `register_rate_limits` builds one limiter per
+app and applies the table to the views; routes carry no limit decorators. Nothing else
+is limited (no default limits).
 """
 
 import hashlib
 import hmac
 import ipaddress
-import time
+from dataclasses import dataclass
 
 from flask import current_app, g, request
+from flask_limiter import Limiter
 from limits import parse_many
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import events
 from app.errors import ApiError
-from app.extensions import limiter
 from app.http import client_ip, read_json_object
 
+PER_IP = "ip"
+PER_ACCOUNT = "account"
 REDIS_SCHEMES = ("redis://", "rediss://", "redis+unix://")
 # Exact under concurrency (one atomic Lua call on Redis) and no double burst at a
 # window boundary, unlike fixed windows; the limits are small, so memory is cheap.
 STRATEGY = "moving-window"
 MAX_KEY_TEXT = 64
-LIMIT_SETTINGS = (
-    "RATELIMIT_LOGIN",
-    "RATELIMIT_LOGIN_ACCOUNT",
-    "RATELIMIT_REGISTER",
-    "RATELIMIT_PASSWORD_RESET",
-    "RATELIMIT_PASSWORD_RESET_IP",
-    "RATELIMIT_REFRESH",
-)
 _UNSET = object()
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """One limit: on `endpoint`, counted per `key`, at config[setting] (or default)."""
+
+    endpoint: str
+    key: str  # PER_IP or PER_ACCOUNT
+    setting: str
+    default: str
+
+
+LIMITS = (
+    RateLimit("auth.login", PER_IP, "RATELIMIT_LOGIN", "10 per minute"),
+    RateLimit("auth.login", PER_ACCOUNT, "RATELIMIT_LOGIN_ACCOUNT", "5 per minute"),
+    RateLimit("auth.register", PER_IP, "RATELIMIT_REGISTER", "10 per hour"),
+    RateLimit(
+        "auth.request_password_reset",
+        PER_ACCOUNT,
+        "RATELIMIT_PASSWORD_RESET",
+        "5 per hour",
+    ),
+    RateLimit(
+        "auth.request_password_reset",
+        PER_IP,
+        "RATELIMIT_PASSWORD_RESET_IP",
+        "20 per hour",
+    ),
+    RateLimit("auth.refresh_token", PER_IP, "RATELIMIT_REFRESH", "60 per minute"),
+)
+
+
+def limits_for(endpoint):
+    """The table's entries for a Flask endpoint (empty: the endpoint is not limited)."""
+    return tuple(limit for limit in LIMITS if limit.endpoint == endpoint)
+
+
+def limited_endpoints():
+    """Every endpoint the table limits, in table order."""
+    return tuple(dict.fromkeys(limit.endpoint for limit in LIMITS))
 
 
 def trust_proxies(app):
@@ -64,7 +100,7 @@ def ip_key():
 
 def account_email():
     """The body's email, trimmed and lower-cased as the schemas do; None if absent."""
-    cached = g.get("_ratelimit_email", _UNSET)
+    cached = g.get("ratelimit_email", _UNSET)
     if cached is not _UNSET:
         return cached
     try:
@@ -74,8 +110,8 @@ def account_email():
         body = {}  # the route answers this 4xx itself; the per-IP limit still counts
     email = body.get("email")
     email = email.strip().lower() if isinstance(email, str) else ""
-    g._ratelimit_email = email or None
-    return g._ratelimit_email
+    g.ratelimit_email = email or None
+    return g.ratelimit_email
 
 
 def account_digest(email):
@@ -94,86 +130,46 @@ def no_account():
     return account_email() is None
 
 
-def _rate(setting):
-    return lambda: current_app.config[setting]
-
-
-def _report(per):
+def report_breach(per):
     def on_breach(request_limit):
         fields = {"endpoint": request.endpoint, "limit": str(request_limit.limit)}
         fields.update(per=per, ip=client_ip())
-        if per == "account":
+        if per == PER_ACCOUNT:
             fields["account"] = account_digest(account_email())[:16]
         events.emit(events.RATE_LIMITED, **fields)
 
     return on_breach
 
 
-def per_ip(setting):
-    """A limit on the route, counted per client IP, at the rate config[setting]."""
-    return limiter.limit(_rate(setting), key_func=ip_key, on_breach=_report("ip"))
+def route_limit(limiter, limit):
+    """flask-limiter's decorator for one table entry; the rate is read per request."""
+    options = {"key_func": ip_key, "on_breach": report_breach(limit.key)}
+    if limit.key == PER_ACCOUNT:
+        # A body without an email is not counted per account (the per-IP limit is).
+        options.update(key_func=account_key, exempt_when=no_account)
+    return limiter.limit(lambda: current_app.config[limit.setting], **options)
 
 
-def per_account(setting):
-    """A limit counted per email of the JSON body (a body without one: not counted)."""
-    return limiter.limit(
-        _rate(setting),
-        key_func=account_key,
-        exempt_when=no_account,
-        on_breach=_report("account"),
-    )
+def storage_options(config):
+    if not config["RATELIMIT_STORAGE_URI"].startswith(REDIS_SCHEMES):
+        return {}
+    timeout = config["RATELIMIT_STORAGE_TIMEOUT"]
+    return {"socket_timeout": timeout, "socket_connect_timeout": timeout}
 
 
-def all_of(*route_limits):
-    """One decorator applying several limits to a route."""
-
-    def decorate(view):
-        for route_limit in reversed(route_limits):
-            view = route_limit(view)
-        return view
-
-    return decorate
-
-
-limit_login = all_of(per_ip("RATELIMIT_LOGIN"), per_account("RATELIMIT_LOGIN_ACCOUNT"))
-limit_register = per_ip("RATELIMIT_REGISTER")
-limit_password_reset = all_of(
-    per_account("RATELIMIT_PASSWORD_RESET"), per_ip("RATELIMIT_PASSWORD_RESET_IP")
-)
-limit_refresh = per_ip("RATELIMIT_REFRESH")
-
-
-@limiter.request_filter
-def _limits_off():
-    # The limiter object is shared by every app of the process; an app built with
-    # limits off is never limited, whatever app bound the limiter last.
-    return not current_app.config.get("RATELIMIT_ENABLED")
-
-
-def limiter_settings(config):
-    """Our settings in flask-limiter's terms."""
-    options = {}
-    if config["RATELIMIT_STORAGE_URI"].startswith(REDIS_SCHEMES):
-        timeout = config["RATELIMIT_STORAGE_TIMEOUT"]
-        options = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
-    return {
-        "RATELIMIT_STRATEGY": STRATEGY,
-        "RATELIMIT_STORAGE_OPTIONS": options,
-        "RATELIMIT_HEADERS_ENABLED": True,
+def build_limiter(config):
+    """This app's limiter, with our settings in flask-limiter's terms."""
+    return Limiter(
+        key_func=ip_key,
+        storage_uri=config["RATELIMIT_STORAGE_URI"],
+        storage_options=storage_options(config),
+        strategy=STRATEGY,
+        key_prefix=config["RATELIMIT_KEY_PREFIX"],
+        headers_enabled=True,
         # Storage down: count in this process's memory, never stop limiting.
-        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
-        "RATELIMIT_SWALLOW_ERRORS": False,
-    }
-
-
-def _reset_limiter_state():
-    # flask-limiter keeps per-app state on the one limiter object and only fills some
-    # of it when unset; every app (tests build many) starts from a clean one.
-    limiter._storage_dead = False
-    limiter._storage_options = {}
-    limiter._key_prefix = ""
-    limiter._Limiter__check_backend_count = 0
-    limiter._Limiter__last_check_backend = time.time()
+        in_memory_fallback_enabled=True,
+        swallow_errors=False,
+    )
 
 
 def fix_retry_after(response):
@@ -190,24 +186,34 @@ def fix_retry_after(response):
 
 def check_limit_settings(config):
     """Refuse to start on a rate that does not parse (flask-limiter would skip it)."""
-    for name in LIMIT_SETTINGS:
+    for limit in LIMITS:
+        value = config[limit.setting]
         try:
-            parse_many(config[name])
+            parse_many(value)
         except ValueError:
             raise ValueError(
-                f"{name}={config[name]!r} is not a rate limit "
+                f"{limit.setting}={value!r} is not a rate limit "
                 '(flask-limiter syntax, e.g. "10 per minute")'
             ) from None
 
 
+def apply_limits(app, limiter):
+    """Wrap each limited view with its table entries (flask-limiter's decorator)."""
+    for endpoint in limited_endpoints():
+        view = app.view_functions[endpoint]
+        # As stacked decorators would be: the table's first entry is the outermost.
+        for limit in reversed(limits_for(endpoint)):
+            view = route_limit(limiter, limit)(view)
+        app.view_functions[endpoint] = view
+
+
 def register_rate_limits(app):
-    """Bind the limiter to the app with the RATELIMIT_* settings."""
+    """Build this app's limiter and apply the table; after the blueprints."""
     check_limit_settings(app.config)
-    app.config.update(limiter_settings(app.config))
     if not app.config["RATELIMIT_ENABLED"]:
-        limiter.init_app(app)  # marks the limiter off; binds nothing
         return
+    limiter = build_limiter(app.config)
     # Registered before the limiter's own hook, so it runs after it (Flask reverses).
     app.after_request(fix_retry_after)
-    _reset_limiter_state()
     limiter.init_app(app)
+    apply_limits(app, limiter)

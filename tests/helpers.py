@@ -1,8 +1,10 @@
 """Assertions and small helpers shared by the test modules."""
 
 import os
+from contextlib import contextmanager
 
 import pytest
+from sqlalchemy import event
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 # The fields of a user object in every answer (API.md).
@@ -58,3 +60,23 @@ def cookie_attributes(header):
         key, _, value = part.partition("=")
         attributes[key.lower()] = value or True
     return first.partition("=")[2], attributes
+
+
+@contextmanager
+def sent_statements(app, keep=lambda statement: True):
+    """The SQL statements the app's engine sends inside the block (those `keep`s)."""
+    from app.extensions import db
+
+    sent = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if keep(statement):
+            sent.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

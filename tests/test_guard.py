@@ -1,4 +1,7 @@
-"""Production refuses unsafe settings; `flask auth doctor` prints the same checks."""
+"""Production refuses unsafe settings; `flask auth doctor` prints the same checks.
+
+On refused settings the doctor runs in the maintenance app (`flask --app maintenance`).
+"""
 
 import os
 import secrets
@@ -8,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from app import create_app
-from app.guard import UnsafeConfiguration, maintenance_command, production_problems
+from app import create_app, create_maintenance_app
+from app.guard import UnsafeConfiguration, production_problems
 from tests.keys.support import key_pair
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,21 +122,19 @@ def test_other_environments_only_warn(database_url):
     assert app.config["COOKIE_SECURE"] is False
 
 
-@pytest.mark.parametrize(
-    ("argv", "expected"),
-    [
-        (["/venv/bin/flask", "auth", "doctor"], True),
-        (["/venv/bin/flask", "--app", "wsgi", "keys", "generate", "--algorithm"], True),
-        (["/usr/lib/python3/site-packages/flask/__main__.py", "auth", "doctor"], True),
-        (["/venv/bin/flask", "auth", "purge"], False),
-        (["/venv/bin/flask", "run"], False),
-        (["/venv/bin/gunicorn", "auth", "doctor"], False),
-        (["/venv/bin/flask", "doctor", "auth"], False),
-    ],
-)
-def test_only_the_maintenance_commands_skip_the_refusal(monkeypatch, argv, expected):
-    monkeypatch.setattr(sys, "argv", argv)
-    assert maintenance_command() is expected
+def test_refusal_names_the_maintenance_doctor(production):
+    with pytest.raises(UnsafeConfiguration) as refused:
+        production(COOKIE_SECURE=False)
+    assert "flask --app maintenance auth doctor" in str(refused.value)
+
+
+def test_maintenance_app_starts_on_refused_settings_with_two_commands(database_url):
+    app = create_maintenance_app(
+        {**SAFE, "COOKIE_SECURE": False, "SQLALCHEMY_DATABASE_URI": database_url}
+    )
+    assert list(app.url_map.iter_rules()) == []  # serves nothing
+    groups = {name: sorted(group.commands) for name, group in app.cli.commands.items()}
+    assert groups == {"auth": ["doctor"], "keys": ["generate"]}
 
 
 def test_doctor_in_testing_advises_and_exits_zero(runner):
@@ -162,9 +163,15 @@ def test_doctor_in_production_passes_when_safe(production):
     assert SECRET not in result.output
 
 
-def test_doctor_in_production_fails_naming_the_settings(production, monkeypatch):
-    monkeypatch.setattr(sys, "argv", ["/venv/bin/flask", "auth", "doctor"])
-    app = production(COOKIE_SECURE=False, SECRET_KEY="secret")
+def test_doctor_in_production_fails_naming_the_settings(database_url):
+    app = create_maintenance_app(
+        {
+            **SAFE,
+            "COOKIE_SECURE": False,
+            "SECRET_KEY": "secret",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+        }
+    )
     result = app.test_cli_runner().invoke(args=["auth", "doctor"])
     assert result.exit_code == 1, result.output
     assert "FAIL  COOKIE_SECURE" in result.output
@@ -196,12 +203,19 @@ def test_real_cli_doctor_runs_where_the_server_would_not(tmp_path):
             [str(FLASK), *args], cwd=ROOT, env=env, capture_output=True, text=True
         )
 
-    doctor = run("auth", "doctor")
+    doctor = run("--app", "maintenance", "auth", "doctor")
     assert doctor.returncode == 1, doctor.stderr
     assert "FAIL  COOKIE_SECURE" in doctor.stdout
     assert "FAIL  RATELIMIT_STORAGE_URI" in doctor.stdout
     assert SECRET not in doctor.stdout + doctor.stderr
-    server = run("routes")
-    assert server.returncode != 0
-    assert "Refusing to start" in server.stderr
-    assert "COOKIE_SECURE" in server.stderr
+    # The maintenance app runs nothing but its two commands.
+    purge = run("--app", "maintenance", "auth", "purge")
+    assert purge.returncode == 2
+    assert "No such command 'purge'" in purge.stderr
+    # wsgi.py's app (FLASK_APP): every command refuses, pointing at the doctor.
+    for args in (("routes",), ("auth", "doctor")):
+        server = run(*args)
+        assert server.returncode != 0
+        assert "Refusing to start" in server.stderr
+        assert "COOKIE_SECURE" in server.stderr
+        assert "flask --app maintenance auth doctor" in server.stderr

@@ -13,6 +13,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from app import clock
+from app.database import read_session
 from app.errors import AccountDisabled, TokenExpired, TokenInvalid
 from app.extensions import db
 from app.models import OneTimeToken, User
@@ -60,11 +61,11 @@ def void_tokens(*, user_id, purpose):
     return result.rowcount
 
 
-def find_usable_token(*, raw, purpose):
+def find_usable_token(session, *, raw, purpose):
     """The stored token for `raw`, else 401 token_invalid or token_expired."""
     if not TOKEN_SHAPE.match(raw):
         raise TokenInvalid(INVALID_MESSAGE)
-    record = db.session.scalar(
+    record = session.scalar(
         select(OneTimeToken).where(
             OneTimeToken.token_hash == hash_token(raw),
             OneTimeToken.purpose == purpose,
@@ -78,9 +79,15 @@ def find_usable_token(*, raw, purpose):
 
 
 def find_token_user(*, raw, purpose):
-    """(token, user) for a mailed token; 401 when unusable, 403 when the user is off."""
-    record = find_usable_token(raw=raw, purpose=purpose)
-    user = db.session.get(User, record.user_id)
+    """(token, user) for a mailed token; 401 when unusable, 403 when the user is off.
+
+    Read on a read-only session (no write lock while the caller checks and hashes);
+    both come back detached. `spend_token` decides, in the caller's transaction,
+    whether the token is still unused.
+    """
+    with read_session() as session:
+        record = find_usable_token(session, raw=raw, purpose=purpose)
+        user = session.get(User, record.user_id)
     if user is None:
         raise TokenInvalid(INVALID_MESSAGE)
     if not user.is_active:
@@ -101,6 +108,5 @@ def spend_token(record):
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        db.session.rollback()
         raise TokenInvalid(INVALID_MESSAGE)
     void_tokens(user_id=record.user_id, purpose=record.purpose)

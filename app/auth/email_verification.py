@@ -29,6 +29,7 @@ def confirm_verification(*, token):
         raw=token, purpose=PURPOSE_EMAIL_VERIFY
     )
     account_tokens.spend_token(record)
+    user = db.session.merge(user, load=False)
     if user.email_verified_at is None:
         now = clock.now()
         user.email_verified_at = now

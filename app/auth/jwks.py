@@ -5,12 +5,10 @@ import logging
 from flask import Blueprint, current_app, jsonify
 
 from app.auth.keys import (
-    KeyConfigError,
     current_keyset,
     load_keyset,
 )
 from app.errors import NotFound
-from app.guard import maintenance_command
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +35,9 @@ def jwks():
 
 def register_signing_keys(app):
     """Load the keys, serve the JWKS."""
-    try:
-        keyset = load_keyset(app.config)
-    except KeyConfigError:
-        if not maintenance_command():
-            raise
-        # `flask auth doctor` reports the problem; `flask keys generate` fixes it.
-        log.warning("signing keys are not usable; only maintenance commands run")
-        keyset = None
+    # Unusable keys stop the app; the maintenance app (`flask --app maintenance`)
+    # loads none, so `auth doctor` reports them and `keys generate` makes new ones.
+    keyset = load_keyset(app.config)
     app.extensions["signing_keys"] = keyset
     if keyset is not None:
         app.config["JWT_ALGORITHM"] = keyset.algorithm

@@ -40,7 +40,9 @@ def reset_password(*, token, new_password):
     new_hash = passwords.hash_password(
         new_password, current_app.config["BCRYPT_ROUNDS"]
     )
+    # The write transaction begins here, after bcrypt.
     account_tokens.spend_token(record)
+    user = db.session.merge(user, load=False)
     now = clock.now()
     user.password_hash = new_hash
     user.password_changed_at = now
@@ -49,7 +51,7 @@ def reset_password(*, token, new_password):
         # The link reached this mailbox: that proves the address as well.
         user.email_verified_at = now
     revoked = sessions.revoke_user_sessions(
-        user_id=user.id, reason=sessions.REVOKED_PASSWORD_RESET, commit=False
+        user_id=user.id, reason=sessions.REVOKED_PASSWORD_RESET
     )
     db.session.commit()
     events.emit(events.RESET_COMPLETED, user_id=str(user.id), sessions_revoked=revoked)
@@ -73,7 +75,6 @@ def change_password(*, user, current_session_id, old_password, new_password):
         user_id=user.id,
         reason=sessions.REVOKED_PASSWORD_CHANGE,
         keep_session_id=current_session_id,
-        commit=False,
     )
     db.session.commit()
     events.emit(events.PASSWORD_CHANGED, user_id=str(user.id), sessions_revoked=revoked)

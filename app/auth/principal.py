@@ -9,6 +9,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from app import clock
 from app.auth.tokens import session_id_of, verify_access_token
 from app.auth.transport import bearer_token
+from app.database import read_connection
 from app.errors import AccountDisabled, TokenRevoked
 from app.extensions import db
 from app.models import User, UserSession
@@ -44,7 +45,7 @@ def load_principal(claims):
     a second query, so routes can change and commit it.
     """
     session_id = session_id_of(claims)
-    with db.engine.connect() as connection:
+    with read_connection() as connection:
         row = connection.execute(PRINCIPAL_QUERY, {"session_id": session_id}).first()
     if row is None or str(row.id) != claims["sub"]:
         raise TokenRevoked()

@@ -1,4 +1,7 @@
-"""Auth endpoints: parse with a schema, call one service, answer with the envelope."""
+"""Auth endpoints: parse with a schema, call one service, answer with the envelope.
+
+Their rate limits are declared in app/ratelimit.py's table, not here.
+"""
 
 from flask import g
 
@@ -13,12 +16,6 @@ from app.auth.transport import (
 )
 from app.errors import success
 from app.http import client_ip, load_body, user_agent
-from app.ratelimit import (
-    limit_login,
-    limit_password_reset,
-    limit_refresh,
-    limit_register,
-)
 from app.schemas.auth import (
     EmailVerifyConfirmSchema,
     EmptySchema,
@@ -33,7 +30,6 @@ from app.schemas.user import login_profile_schema, user_schema
 
 
 @bp.post("/register")
-@limit_register
 def register():
     body = load_body(RegisterSchema())
     user, user_session = services.register_user(
@@ -45,7 +41,6 @@ def register():
 
 
 @bp.post("/login")
-@limit_login
 def login():
     body = load_body(LoginSchema())
     user, user_session = services.authenticate(
@@ -55,7 +50,6 @@ def login():
 
 
 @bp.post("/refresh-token")
-@limit_refresh
 def refresh_token():
     presented = read_presented_token()
     refreshed = sessions.rotate_refresh_token(
@@ -96,7 +90,6 @@ def revoke_session(session_id):
 
 
 @bp.post("/password/reset")
-@limit_password_reset
 def request_password_reset():
     body = load_body(PasswordResetRequestSchema())
     password_services.request_password_reset(email=body["email"])

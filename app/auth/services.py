@@ -3,15 +3,21 @@
 from contextlib import contextmanager
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app import clock, events
 from app.auth import passwords
 from app.auth.sessions import open_session
+from app.database import read_connection
 from app.errors import AccountDisabled, EmailTaken, InvalidCredentials
 from app.extensions import db
 from app.models import User
+
+USERS = User.__table__
+CREDENTIALS_QUERY = select(USERS.c.id, USERS.c.password_hash, USERS.c.is_active).where(
+    func.lower(USERS.c.email) == bindparam("email")
+)
 
 
 def find_user_by_email(email):
@@ -23,15 +29,18 @@ def find_user_by_email(email):
 def add_account(*, name, email, password, verified=False):
     """A new user after the policy and email checks (added, not committed)."""
     passwords.check_policy(password, email=email)
+    # Hashed before the first query: the transaction (on SQLite, the write lock)
+    # begins after the slow part.
+    password_hash = passwords.hash_password(
+        password, current_app.config["BCRYPT_ROUNDS"]
+    )
     if find_user_by_email(email) is not None:
         raise EmailTaken()
     now = clock.now()
     user = User(
         name=name,
         email=email,
-        password_hash=passwords.hash_password(
-            password, current_app.config["BCRYPT_ROUNDS"]
-        ),
+        password_hash=password_hash,
         email_verified_at=now if verified else None,
         created_at=now,
         updated_at=now,
@@ -66,21 +75,34 @@ def register_user(*, name, email, password, transport, user_agent, ip):
 
 
 def authenticate(*, email, password, transport, user_agent, ip):
-    """Check credentials and open a session; one generic 401 for every wrong case."""
+    """Check credentials and open a session; one generic 401 for every wrong case.
+
+    The credentials are read on a read-only connection: bcrypt runs outside the
+    transaction that opens the session (on SQLite, without the write lock).
+    """
     rounds = current_app.config["BCRYPT_ROUNDS"]
-    user = find_user_by_email(email)
-    if user is None:
+    with read_connection() as connection:
+        account = connection.execute(
+            CREDENTIALS_QUERY, {"email": email.lower()}
+        ).first()
+    if account is None:
         # Same bcrypt work as a wrong password: timing does not reveal accounts.
         passwords.burn_verify_time(password, rounds)
         events.emit(events.LOGIN_FAILED, reason="unknown_account")
         raise InvalidCredentials()
-    if not passwords.verify_password(password, user.password_hash):
-        events.emit(events.LOGIN_FAILED, reason="wrong_password", user_id=str(user.id))
+    if not passwords.verify_password(password, account.password_hash):
+        events.emit(
+            events.LOGIN_FAILED, reason="wrong_password", user_id=str(account.id)
+        )
         raise InvalidCredentials()
-    if not user.is_active:
+    if not account.is_active:
         raise AccountDisabled()
-    if passwords.needs_rehash(user.password_hash, rounds):
-        user.password_hash = passwords.hash_password(password, rounds)
+    new_hash = None
+    if passwords.needs_rehash(account.password_hash, rounds):
+        new_hash = passwords.hash_password(password, rounds)
+    user = db.session.get(User, account.id)
+    if new_hash is not None:
+        user.password_hash = new_hash
     user_session = open_session(
         user=user, transport=transport, user_agent=user_agent, ip=ip
     )

@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, delete, or_, select, update
 
 from app import clock, events
 from app.auth.tokens import new_jti, session_id_of
-from app.database import serialized_writes
+from app.database import read_connection
 from app.errors import (
     AccountDisabled,
     NotFound,
@@ -62,6 +62,7 @@ STATE_COLUMNS = (
     "expires_at",
     "revoked_at",
 )
+LISTED_COLUMNS = ("id", "created_at", "last_used_at", "expires_at", "user_agent", "ip")
 # Both statements are built once (SQLAlchemy memoises their cache keys); the refresh
 # hot path reads plain rows, not ORM objects.
 SESSION_STATE_QUERY = (
@@ -107,26 +108,24 @@ def open_session(*, user, transport, user_agent, ip):
     return user_session
 
 
-def _session_state(session_id):
-    # The session's connection runs the Core statement directly (same transaction),
-    # without the ORM's per-execute bookkeeping.
-    row = (
-        db.session.connection()
-        .execute(SESSION_STATE_QUERY, {"session_id": session_id})
-        .first()
-    )
+def _session_state(connection, session_id):
+    # A Core statement on the connection given, without the ORM's bookkeeping.
+    row = connection.execute(SESSION_STATE_QUERY, {"session_id": session_id}).first()
     return None if row is None else SessionState(*row)
 
 
 def rotate_refresh_token(*, claims, transport):
     """Rotate the presented refresh token; grace for the one just rotated; else reuse.
 
-    The conditional UPDATE (WHERE refresh_jti = presented) decides which of several
-    parallel refreshes rotates: exactly one matches a row, on SQLite and PostgreSQL.
+    The checks read on a read-only connection, so a refused token never waits for
+    the write lock. The conditional UPDATE (WHERE refresh_jti = presented) then
+    decides which of several parallel refreshes rotates: exactly one matches a row,
+    on SQLite and PostgreSQL. One transaction: committed once, or rolled back.
     """
     session_id = session_id_of(claims)
     presented = claims.get("jti")
-    user_session = _session_state(session_id)
+    with read_connection() as connection:
+        user_session = _session_state(connection, session_id)
     if user_session is None:
         raise TokenRevoked()
     if str(user_session.user_id) != claims.get("sub"):
@@ -145,22 +144,17 @@ def rotate_refresh_token(*, claims, transport):
         raise TokenExpired()
 
     next_jti = new_jti()
-    with serialized_writes(db.engine):
-        result = db.session.connection().execute(
-            ROTATE_STATEMENT,
-            {
-                "session_id": session_id,
-                "presented_jti": presented,
-                "next_jti": next_jti,
-                "rotated": now,
-            },
-        )
-        rotated = result.rowcount == 1
-        if rotated:
-            db.session.commit()
-        else:
-            db.session.rollback()
-    if rotated:
+    result = db.session.connection().execute(
+        ROTATE_STATEMENT,
+        {
+            "session_id": session_id,
+            "presented_jti": presented,
+            "next_jti": next_jti,
+            "rotated": now,
+        },
+    )
+    if result.rowcount == 1:
+        db.session.commit()
         events.emit(events.REFRESHED, session_id=str(session_id))
         # The row now holds what the UPDATE wrote: no second read to learn it.
         rotated_state = replace(
@@ -171,8 +165,10 @@ def rotate_refresh_token(*, claims, transport):
         )
         return Refreshed(session=rotated_state, rotated=True)
 
-    user_session = _session_state(session_id)
+    # Another refresh rotated first: read what it wrote (in the write transaction).
+    user_session = _session_state(db.session.connection(), session_id)
     if user_session.revoked_at is not None:
+        db.session.rollback()
         raise TokenRevoked()
     grace = timedelta(seconds=current_app.config["REFRESH_REUSE_GRACE_SECONDS"])
     if (
@@ -182,14 +178,16 @@ def rotate_refresh_token(*, claims, transport):
         and now - user_session.rotated_at <= grace
     ):
         # Two tabs refreshed at once: hand the late one the current token, no fork.
+        db.session.rollback()
         return Refreshed(session=user_session, rotated=False)
     revoke_session(session_id=session_id, reason=REVOKED_REUSE)
+    db.session.commit()
     events.emit(events.REUSE_DETECTED, session_id=str(session_id))
     raise TokenRevoked("Refresh token reuse detected; the session has been revoked.")
 
 
 def revoke_session(*, session_id, reason, user_id=None):
-    """Revoke one session; returns whether it was active. Commits."""
+    """Revoke one session; returns whether it was active. The caller commits."""
     conditions = [UserSession.id == session_id, UserSession.revoked_at.is_(None)]
     if user_id is not None:
         conditions.append(UserSession.user_id == user_id)
@@ -199,12 +197,14 @@ def revoke_session(*, session_id, reason, user_id=None):
         .values(revoked_at=clock.now(), revoked_reason=reason)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
     return result.rowcount == 1
 
 
-def revoke_user_sessions(*, user_id, reason, keep_session_id=None, commit=True):
-    """Revoke the user's active sessions, but `keep_session_id`; returns how many."""
+def revoke_user_sessions(*, user_id, reason, keep_session_id=None):
+    """Revoke the user's active sessions, but `keep_session_id`; returns how many.
+
+    The caller commits (with whatever else its transaction changes).
+    """
     conditions = [UserSession.user_id == user_id, UserSession.revoked_at.is_(None)]
     if keep_session_id is not None:
         conditions.append(UserSession.id != keep_session_id)
@@ -214,8 +214,6 @@ def revoke_user_sessions(*, user_id, reason, keep_session_id=None, commit=True):
         .values(revoked_at=clock.now(), revoked_reason=reason)
         .execution_options(synchronize_session=False)
     )
-    if commit:
-        db.session.commit()
     return result.rowcount
 
 
@@ -223,6 +221,7 @@ def end_session_of_token(*, claims):
     """Logout: end the session a token names; an already-ended one is fine."""
     session_id = session_id_of(claims)
     ended = revoke_session(session_id=session_id, reason=REVOKED_LOGOUT)
+    db.session.commit()
     if ended:
         events.emit(events.LOGOUT, session_id=str(session_id))
     return ended
@@ -231,21 +230,26 @@ def end_session_of_token(*, claims):
 def logout_everywhere(*, user_id):
     """Logout-all: end every session of the user; returns how many were active."""
     revoked = revoke_user_sessions(user_id=user_id, reason=REVOKED_LOGOUT_ALL)
+    db.session.commit()
     events.emit(events.LOGOUT_ALL, user_id=str(user_id), revoked=revoked)
     return revoked
 
 
 def list_active_sessions(*, user_id):
-    """The user's sessions that are neither revoked nor expired, most recent first."""
-    return db.session.scalars(
-        select(UserSession)
-        .where(
-            UserSession.user_id == user_id,
-            UserSession.revoked_at.is_(None),
-            UserSession.expires_at > clock.now(),
-        )
-        .order_by(UserSession.last_used_at.desc())
-    ).all()
+    """The user's sessions that are neither revoked nor expired, most recent first.
+
+    Rows, not ORM objects: a read-only connection (no write lock on SQLite).
+    """
+    with read_connection() as connection:
+        return connection.execute(
+            select(*(SESSIONS.c[name] for name in LISTED_COLUMNS))
+            .where(
+                SESSIONS.c.user_id == user_id,
+                SESSIONS.c.revoked_at.is_(None),
+                SESSIONS.c.expires_at > clock.now(),
+            )
+            .order_by(SESSIONS.c.last_used_at.desc())
+        ).all()
 
 
 def revoke_own_session(*, user_id, session_id):
@@ -257,7 +261,9 @@ def revoke_own_session(*, user_id, session_id):
     if not revoke_session(
         session_id=session_uuid, reason=REVOKED_BY_USER, user_id=user_id
     ):
+        db.session.rollback()
         raise NotFound("No such session.")
+    db.session.commit()
     events.emit(
         events.SESSION_REVOKED, session_id=str(session_uuid), user_id=str(user_id)
     )

@@ -13,6 +13,7 @@ import time
 from flask import current_app
 from sqlalchemy import text
 
+from app.database import read_connection
 from app.errors import ServiceUnavailable, success
 from app.extensions import db
 
@@ -31,7 +32,8 @@ def database_probe():
     engine = db.engine
 
     def probe():
-        with engine.connect() as connection:
+        # A read connection: on SQLite the probe never waits for the write lock.
+        with read_connection(engine) as connection:
             connection.execute(text("SELECT 1"))
         return OK
 

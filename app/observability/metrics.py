@@ -1,21 +1,18 @@
 """Prometheus metrics: request counts and latencies, and the security counters.
 
-Under gunicorn, `PROMETHEUS_MULTIPROC_DIR` is set (gunicorn.conf.py): each worker
+Under gunicorn, `PROMETHEUS_MULTIPROC_DIR` is set (gunicorn.conf.py, whose
+`on_starting` creates the directory before any worker imports this): each worker
 writes its figures to files there and `/metrics` adds them up, whichever worker
-answers. Without it (flask run, tests) the figures are this process's own.
+answers. Without it (flask run, tests) the figures are this process's own. Set by
+hand, the variable must name an existing directory (prometheus_client opens the
+metric files as the metrics below are created).
 """
 
 import os
 import time
 
 from flask import current_app, g, request, request_finished, request_started
-
-MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-if MULTIPROC_DIR:
-    # The metric files are opened as the metrics are created, below.
-    os.makedirs(MULTIPROC_DIR, exist_ok=True)
-
-from prometheus_client import (  # noqa: E402  (after the directory exists)
+from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
@@ -23,7 +20,10 @@ from prometheus_client import (  # noqa: E402  (after the directory exists)
     Histogram,
     generate_latest,
 )
-from prometheus_client.multiprocess import MultiProcessCollector  # noqa: E402
+from prometheus_client.multiprocess import MultiProcessCollector
+
+# prometheus_client reads the same variable when it is imported.
+MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 
 # Methods a route can have; anything else is one label value, not one per spelling.
 KNOWN_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}

@@ -45,9 +45,7 @@ def deactivate_account(*, email):
     """Disable the account and revoke all its sessions; returns (user, revoked)."""
     user = _user_by_email(email)
     user.is_active = False
-    revoked = revoke_user_sessions(
-        user_id=user.id, reason=REVOKED_DEACTIVATED, commit=False
-    )
+    revoked = revoke_user_sessions(user_id=user.id, reason=REVOKED_DEACTIVATED)
     db.session.commit()
     events.emit(events.ACCOUNT_DEACTIVATED, user_id=str(user.id), revoked=revoked)
     return user, revoked
@@ -73,15 +71,24 @@ def seed_demo_accounts(*, count, allow_testing=False):
         raise NotAllowedHere(f"seed-demo runs in development only, not in {app_env}")
     if not 1 <= count <= MAX_DEMO_ACCOUNTS:
         raise ValueError(f"count must be between 1 and {MAX_DEMO_ACCOUNTS}")
-    accounts = []
+    accounts, created = [], []
     for number in range(1, count + 1):
         email = DEMO_EMAIL.format(number=number)
         if find_user_by_email(email) is not None:
             accounts.append(DemoAccount(email=email, password=None))
             continue
         password = secrets.token_urlsafe(15)
-        create_account(
-            name=f"Demo User {number}", email=email, password=password, verified=True
+        created.append(
+            add_account(
+                name=f"Demo User {number}",
+                email=email,
+                password=password,
+                verified=True,
+            )
         )
         accounts.append(DemoAccount(email=email, password=password))
+    with email_must_be_free():
+        db.session.commit()
+    for user in created:
+        events.emit(events.ACCOUNT_CREATED, user_id=str(user.id), by="cli")
     return accounts

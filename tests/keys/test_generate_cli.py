@@ -78,7 +78,8 @@ def test_hs256_is_not_a_key_pair(runner, tmp_path, algorithm):
 
 @pytest.mark.parametrize("algorithm", ["ES256"])
 def test_generate_runs_while_the_configured_key_is_missing(tmp_path, algorithm):
-    """The real `flask` CLI: RS256 is set but has no key yet; generate still runs."""
+    """The real `flask` CLI: RS256 is set but has no key yet; the maintenance app's
+    generate still runs, where wsgi.py's app (FLASK_APP) refuses to start."""
     env = {
         **os.environ,
         "FLASK_APP": "wsgi.py",
@@ -90,7 +91,10 @@ def test_generate_runs_while_the_configured_key_is_missing(tmp_path, algorithm):
         env.pop(name, None)
     out = tmp_path / "keys"
     result = subprocess.run(  # noqa: S603
-        [str(FLASK), "keys", "generate", "--algorithm", "RS256", "--out", str(out)],
+        [
+            *(str(FLASK), "--app", "maintenance", "keys", "generate"),
+            *("--algorithm", "RS256", "--out", str(out)),
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -1,0 +1,92 @@
+"""SQLite: transactions that may write begin IMMEDIATE; read connections do not.
+
+SQLite-specific, so it runs in the SQLite pass of the suite only.
+"""
+
+import os
+import threading
+import time
+
+import pytest
+from sqlalchemy import func, select, text, update
+
+from app.database import read_connection
+from app.extensions import db
+from app.models import User
+from tests.helpers import sent_statements
+
+pytestmark = pytest.mark.skipif(
+    bool(os.environ.get("TEST_DATABASE_URL")),
+    reason="SQLite-specific; runs in the SQLite pass",
+)
+
+
+@pytest.fixture
+def begins(app):
+    """The BEGIN statements the engine sends while the test runs."""
+    with sent_statements(app, lambda sql: sql.startswith("BEGIN")) as sent:
+        yield sent
+
+
+def test_session_transactions_begin_immediate_reads_begin_deferred(app, begins):
+    with app.app_context():
+        db.session.scalar(select(func.count()).select_from(User))
+        db.session.rollback()
+        with read_connection() as connection:
+            connection.execute(select(func.count()).select_from(User))
+    assert begins == ["BEGIN IMMEDIATE", "BEGIN"]
+
+
+def test_parallel_read_then_write_transactions_never_fail(app, make_user):
+    user = make_user(name="Counter 0")
+    errors = []
+
+    def read_then_write():
+        try:
+            with app.app_context(), db.engine.begin() as connection:
+                name = connection.execute(
+                    select(User.name).where(User.id == user.id)
+                ).scalar_one()
+                time.sleep(0.05)  # the others read meanwhile, deferred BEGIN or not
+                number = int(name.split()[-1]) + 1
+                connection.execute(
+                    update(User)
+                    .where(User.id == user.id)
+                    .values(name=f"Counter {number}")
+                )
+        except Exception as error:  # noqa: BLE001
+            errors.append(error)
+
+    threads = [threading.Thread(target=read_then_write) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors, errors
+    with app.app_context(), read_connection() as connection:
+        name = connection.execute(select(User.name).where(User.id == user.id))
+        # Serialized: no update was lost either.
+        assert name.scalar_one() == "Counter 4"
+
+
+def test_reads_do_not_wait_for_a_writer(app, make_user):
+    make_user()
+    with app.app_context(), db.engine.connect() as writer:
+        writer.execute(text("UPDATE users SET name = 'held'"))  # holds the write lock
+        started = time.monotonic()
+        with read_connection() as connection:
+            count = connection.execute(select(func.count()).select_from(User))
+            assert count.scalar_one() == 1
+        assert time.monotonic() - started < 1
+        writer.rollback()
+
+
+def test_the_access_check_does_not_wait_for_a_writer(app, auth):
+    caller = auth.register()
+    with app.app_context(), db.engine.connect() as writer:
+        writer.execute(text("UPDATE users SET name = 'held'"))  # holds the write lock
+        started = time.monotonic()
+        response = caller.client.get("/api/v1/users/me", headers=caller.headers)
+        assert response.status_code == 200, response.get_json()
+        assert time.monotonic() - started < 1
+        writer.rollback()
