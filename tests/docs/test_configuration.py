@@ -13,9 +13,6 @@ from tests.servers import ROOT
 READERS = {"env", "os.environ.get", "os.getenv"}
 # gunicorn.conf.py hands this one to its own exit hook; nobody sets it.
 INTERNAL = {"AUTH_SERVER_METRICS_TMPDIR"}
-# Documented ahead of the token rewrite that reads it (config.py on main); drop this
-# entry once config.py reads JWT_AUDIENCE.
-LANDING = {"JWT_AUDIENCE"}
 
 
 def source_files():
@@ -62,7 +59,7 @@ def test_every_variable_read_is_in_the_table():
 
 
 def test_the_table_names_only_variables_the_server_reads():
-    extra = set(variables_documented()) - set(variables_read()) - LANDING
+    extra = set(variables_documented()) - set(variables_read())
     assert extra == set(), "in docs/configuration.md, read nowhere"
 
 
