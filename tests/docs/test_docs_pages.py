@@ -29,6 +29,14 @@ def project_files():
                 yield path
 
 
+def anchors(path):
+    """GitHub's heading anchors of a Markdown file: lower case, spaces to hyphens."""
+    return {
+        re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+        for heading in re.findall(r"^#+ (.+?)\s*$", read(path), re.MULTILINE)
+    }
+
+
 def test_readme_is_short_and_links_every_page():
     text = read(README)
     assert len(text.splitlines()) <= 200
@@ -42,12 +50,12 @@ def test_relative_links_point_at_files_of_the_repository():
         for target in LINK.findall(read(path)):
             if re.match(r"[a-z]+:", target):
                 continue  # http:, https:, mailto:
-            file_part = target.split("#", 1)[0]
-            if not file_part:
-                continue
-            resolved = (path.parent / file_part).resolve()
+            file_part, _, anchor = target.partition("#")
+            resolved = (path.parent / file_part).resolve() if file_part else path
             assert resolved.is_relative_to(ROOT), f"{path.name}: {target}"
             assert resolved.exists(), f"{path.name}: {target}"
+            if anchor and resolved.suffix == ".md":
+                assert anchor in anchors(resolved), f"{path.name}: {target}"
 
 
 def test_no_file_refers_to_the_shared_folder_outside():
