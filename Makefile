@@ -22,6 +22,8 @@ migrate: $(VENV)/.runtime
 	$(BIN)/flask db upgrade
 
 run: migrate
+	@echo "API docs: http://$${HOST:-127.0.0.1}:$${PORT:-8000}/docs (contract: docs/API.md)"
+	@echo "Demo users: in another shell here, .venv/bin/flask users seed-demo"
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 test: $(VENV)/.dev
