@@ -453,12 +453,17 @@ def main(argv=None):
         document = json.loads(args.document.read_text(encoding="utf-8"))
     else:
         document = app_document()
-    text = render(build_collection(document))
+    try:
+        text = render(build_collection(document))
+    except DocumentMismatch as error:
+        print(f"the OpenAPI document no longer fits a step: {error}", file=sys.stderr)
+        return 2
     if args.check:
         current = COLLECTION.read_text(encoding="utf-8") if COLLECTION.exists() else ""
         if current != text:
             print(
-                f"{COLLECTION.name} is stale: run {Path(__file__).name}",
+                f"{COLLECTION.relative_to(ROOT)} is stale: run "
+                f"python {Path(__file__).relative_to(ROOT)}",
                 file=sys.stderr,
             )
             return 1
