@@ -39,7 +39,12 @@ $(NEWMAN_STAMP):
 		newman@$(NEWMAN_VERSION)
 	touch $@
 
-e2e: $(VENV)/.dev $(NEWMAN_STAMP)
+# examples/jwks-verifier's jose, from its lockfile (tests/e2e/test_jwks_verifier.py).
+JWKS_VERIFIER := examples/jwks-verifier
+$(JWKS_VERIFIER)/node_modules/.package-lock.json: $(JWKS_VERIFIER)/package-lock.json
+	npm ci --prefix $(JWKS_VERIFIER) --no-audit --no-fund --loglevel=error
+
+e2e: $(VENV)/.dev $(NEWMAN_STAMP) $(JWKS_VERIFIER)/node_modules/.package-lock.json
 	@if [ ! -x "$(CHROMIUM_PATH)" ] && [ "$$(id -u)" = 0 ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	fi
