@@ -31,8 +31,22 @@ test: $(VENV)/.dev
 
 # Live gunicorn server, example clients and headless Debian Chromium (tests/e2e);
 # Chromium is installed when missing and we are root (CI), else its tests skip.
+# newman (runs examples/postman's collection) goes into .e2e-node/, from npm.
 CHROMIUM_PATH ?= /usr/bin/chromium
-e2e: $(VENV)/.dev
+NEWMAN_VERSION := 6.2.2
+E2E_NODE := .e2e-node
+NEWMAN_STAMP := $(E2E_NODE)/.newman-$(NEWMAN_VERSION)
+$(NEWMAN_STAMP):
+	npm install --prefix $(E2E_NODE) --no-audit --no-fund --loglevel=error \
+		newman@$(NEWMAN_VERSION)
+	touch $@
+
+# examples/jwks-verifier's jose, from its lockfile (tests/e2e/test_jwks_verifier.py).
+JWKS_VERIFIER := examples/jwks-verifier
+$(JWKS_VERIFIER)/node_modules/.package-lock.json: $(JWKS_VERIFIER)/package-lock.json
+	npm ci --prefix $(JWKS_VERIFIER) --no-audit --no-fund --loglevel=error
+
+e2e: $(VENV)/.dev $(NEWMAN_STAMP) $(JWKS_VERIFIER)/node_modules/.package-lock.json
 	@if [ ! -x "$(CHROMIUM_PATH)" ] && [ "$$(id -u)" = 0 ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	fi
@@ -49,4 +63,4 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff format --check app tests
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) $(E2E_NODE) .pytest_cache
