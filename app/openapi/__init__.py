@@ -9,4 +9,7 @@ from app.openapi import routes  # noqa: E402,F401  (routes attach themselves to 
 
 def register_api_docs(app):
     """Serve the document and the docs page."""
+    from app.openapi.pending import declare_pending_views
+
+    declare_pending_views()
     app.register_blueprint(bp)
