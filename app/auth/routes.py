@@ -108,13 +108,6 @@ def register(body):
             {**ex.LOGIN_PROFILE, **ex.BEARER_TOKENS},
         ),
     },
-    links={
-        "refresh": {
-            "operationId": "refreshToken",
-            "description": "Rotate the refresh token this login returned (bearer).",
-            "requestBody": {"refreshToken": "$response.body#/data/refreshToken"},
-        }
-    },
 )
 @limit_login
 @body(
@@ -143,13 +136,6 @@ def login(body):
     examples={
         "cookie": example("Cookie transport", ex.TOKENS),
         "bearer": example("Bearer transport", ex.BEARER_TOKENS),
-    },
-    links={
-        "logout": {
-            "operationId": "logout",
-            "description": "End the session with the rotated refresh token.",
-            "requestBody": {"refreshToken": "$response.body#/data/refreshToken"},
-        }
     },
 )
 @limit_refresh

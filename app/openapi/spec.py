@@ -318,7 +318,10 @@ class SpecBuilder:
                 self.response_schemas.setdefault(name, nested)
         name = component_name(schema_cls)
         if name not in self.spec.components.schemas:
-            self.spec.components.schema(name, schema=schema_cls)
+            extra = {}
+            if getattr(schema_cls, "min_fields", 0):
+                extra["minProperties"] = schema_cls.min_fields
+            self.spec.components.schema(name, extra, schema=schema_cls)
         return ref(name)
 
     def path_parameters(self, rule):

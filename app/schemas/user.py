@@ -39,6 +39,9 @@ class UserDataSchema(CamelSchema):
 class UpdateProfileSchema(CamelSchema):
     """PATCH /users/me: any of name and profilePicture."""
 
+    # At least one field; the OpenAPI document says it as `minProperties`.
+    min_fields = 1
+
     name = TrimmedText(validate=NAME_LENGTH)
     # Not trimmed: the document's pattern and length then hold for the text as sent.
     profile_picture = Text(
@@ -47,5 +50,5 @@ class UpdateProfileSchema(CamelSchema):
 
     @validates_schema
     def _not_empty(self, data, **kwargs):
-        if not data:
+        if len(data) < self.min_fields:
             raise ValidationError("Provide name or profilePicture.")
