@@ -9,6 +9,7 @@ import re
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import current_app
 from flask_limiter.util import get_qualified_name
 from marshmallow import fields
 
@@ -242,8 +243,6 @@ def rate_limited(endpoint):
     Read from flask-limiter's record of the limits decorating the view, the only
     place the limits are listed today.
     """
-    from flask import current_app
-
     view = current_app.view_functions[endpoint]
     return bool(limiter.limit_manager.decorated_limits(get_qualified_name(view)))
 
