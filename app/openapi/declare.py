@@ -46,7 +46,7 @@ class Body:
 
 
 @dataclass
-class Response:
+class Answer:
     schema: type | None
     status: int
     examples: dict
@@ -68,20 +68,23 @@ class Declaration:
     errors: dict = field(default_factory=dict)  # status -> codes of this view
     auth_mode: bool = False  # reads X-Auth-Mode (picks the transport)
     body: Body | None = None
-    response: Response | None = None
+    response: Answer | None = None
     summary: str = ""
     description: str = ""
 
 
 def declaration_of(view):
-    """The view's declaration, or None for a route nobody documented."""
-    return getattr(view, ATTRIBUTE, None)
+    """The view's declaration; None unless it has both `operation` and `response`."""
+    declaration = getattr(view, ATTRIBUTE, None)
+    if declaration is None or not declaration.tag or declaration.response is None:
+        return None
+    return declaration
 
 
 def _declaring(view):
     # functools.wraps copies __dict__, so every wrapper of the view (limits, token
     # checks) carries the same Declaration object up to the registered function.
-    declaration = declaration_of(view)
+    declaration = getattr(view, ATTRIBUTE, None)
     if declaration is None:
         declaration = Declaration()
         setattr(view, ATTRIBUTE, declaration)
@@ -171,7 +174,7 @@ def response(
 
     def decorate(view):
         declaration = _declaring(view)
-        declaration.response = Response(
+        declaration.response = Answer(
             schema=schema,
             status=status,
             examples=examples or {},
