@@ -4,11 +4,10 @@ import logging
 
 from flask import Blueprint, current_app, jsonify
 
-from app.auth.keys import (
-    current_keyset,
-    load_keyset,
-)
+from app.auth.keys import current_keyset, load_keyset
 from app.errors import NotFound
+from app.openapi.declare import operation, response
+from app.schemas.jwks import JWKSetSchema
 
 log = logging.getLogger(__name__)
 
@@ -16,11 +15,22 @@ bp = Blueprint("jwks", __name__)
 
 
 @bp.get("/.well-known/jwks.json")
+@operation(tag="operations", errors={404: ["not_found"]})
+@response(
+    JWKSetSchema,
+    envelope=False,
+    cache_control="`public, max-age=<JWKS_MAX_AGE>` (300 by default).",
+    dump=False,
+)
 def jwks():
-    """The public keys that verify this server's tokens, as a JWK Set (RFC 7517).
+    """The public keys that verify this server's tokens (JWK Set).
 
-    A standard document, not an envelope: verifiers (PyJWKClient, jose, ...) read it
-    as is. Public, so caches may keep it a few minutes.
+    A standard RFC 7517 document, not an envelope: verifiers (PyJWKClient, jose, ...)
+    read it as is. Only when tokens are signed with an asymmetric algorithm (RS256,
+    ES256, EdDSA); 404 `not_found` with HS256. Cacheable for `JWKS_MAX_AGE` seconds.
+    Access tokens carry `typ: at+jwt`, `iss` (`JWT_ISSUER`) and `aud`
+    (`JWT_AUDIENCE`): check all three, and `exp`. Refresh tokens are signed with a
+    key that is never published here.
     """
     keyset = current_keyset()
     if not keyset.asymmetric:

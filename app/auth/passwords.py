@@ -15,9 +15,10 @@ import bcrypt
 from flask import current_app, has_app_context
 
 from app.errors import ServerBusy, ValidationFailed
+from app.schemas.auth import NEW_PASSWORD_LENGTH
 
-MIN_LENGTH = 8
-MAX_LENGTH = 256
+MIN_LENGTH = NEW_PASSWORD_LENGTH.min
+MAX_LENGTH = NEW_PASSWORD_LENGTH.max
 COMMON_PASSWORDS_FILE = Path(__file__).parent / "data" / "common-passwords.txt.gz"
 # bcrypt reads at most 72 bytes (and bcrypt 5 raises past them). Every password is first
 # reduced to a 44-byte base64 HMAC-SHA256, so nothing is truncated and no input raises.
@@ -38,12 +39,16 @@ def common_passwords():
 
 
 def policy_errors(password, *, email=None):
-    """Why a new password is refused (an empty list when it is acceptable)."""
-    text = normalize(password)
-    if len(text) < MIN_LENGTH:
+    """Why a new password is refused (an empty list when it is acceptable).
+
+    The length counts the password as sent, as the schemas and the OpenAPI document
+    say: its NFKC form can be longer or shorter, which no client could check.
+    """
+    if len(password) < MIN_LENGTH:
         return [f"Must be at least {MIN_LENGTH} characters."]
-    if len(text) > MAX_LENGTH:
+    if len(password) > MAX_LENGTH:
         return [f"Must be at most {MAX_LENGTH} characters."]
+    text = normalize(password)
     if text.lower() in common_passwords():
         return ["This password is too common."]
     if email and text.strip().lower() == email.strip().lower():

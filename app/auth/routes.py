@@ -1,4 +1,4 @@
-"""Auth endpoints: parse with a schema, call one service, answer with the envelope.
+"""Auth endpoints: each declares its body, answer and errors, calls one service.
 
 Their rate limits are declared in app/ratelimit.py's table, not here.
 """
@@ -8,127 +8,349 @@ from flask import g
 from app.auth import bp, email_verification, password_services, services, sessions
 from app.auth.principal import access_token_required
 from app.auth.tokens import issue_tokens
-from app.auth.transport import (
-    clear_cookies,
-    read_presented_token,
-    requested_transport,
-    token_response,
+from app.auth.transport import read_presented_token, requested_transport
+from app.http import client_ip, user_agent
+from app.openapi import examples as ex
+from app.openapi.declare import (
+    ACCESS,
+    REFRESH,
+    REFRESH_OR_ACCESS,
+    body,
+    operation,
+    response,
 )
-from app.errors import success
-from app.http import client_ip, load_body, user_agent
+from app.openapi.examples import example
 from app.schemas.auth import (
     EmailVerifyConfirmSchema,
     EmptySchema,
+    LoginDataSchema,
     LoginSchema,
+    LogoutAllSchema,
+    MessageSchema,
     PasswordChangeSchema,
     PasswordResetConfirmSchema,
     PasswordResetRequestSchema,
+    RefreshBodySchema,
+    RegisterDataSchema,
     RegisterSchema,
+    TokenDataSchema,
 )
-from app.schemas.session import SessionSchema
-from app.schemas.user import login_profile_schema, user_schema
+from app.schemas.session import SessionListSchema
+from app.schemas.user import UserDataSchema
 
 
 @bp.post("/register")
-def register():
-    body = load_body(RegisterSchema())
+@operation(tag="auth", errors={409: ["email_taken"]}, auth_mode=True)
+@response(
+    RegisterDataSchema,
+    201,
+    tokens=True,
+    examples={
+        "cookie": example(
+            "Cookie transport (refresh token in the HttpOnly cookie)",
+            {"user": ex.USER, **ex.TOKENS},
+        ),
+        "bearer": example(
+            "Bearer transport (X-Auth-Mode: bearer)",
+            {"user": ex.USER, **ex.BEARER_TOKENS},
+        ),
+    },
+    links={
+        "login": {
+            "operationId": "login",
+            "description": "Log in with the credentials just registered.",
+            "parameters": {"header.X-Auth-Mode": "bearer"},
+            "requestBody": {
+                "email": "$request.body#/email",
+                "password": "$request.body#/password",
+            },
+        }
+    },
+)
+@body(
+    RegisterSchema,
+    examples={
+        "register": example(
+            "A new account",
+            {"name": "Ada Lovelace", "email": ex.EMAIL, "password": ex.PASSWORD},
+        )
+    },
+)
+def register(body):
+    """Create an account and open a session.
+
+    Opens a session in the transport picked by `X-Auth-Mode` (cookie by default).
+    Passwords: 8 to 256 characters as sent, not a commonly used password, not the
+    email; otherwise 400 `validation_error`.
+    """
     user, user_session = services.register_user(
         **body, transport=requested_transport(), user_agent=user_agent(), ip=client_ip()
     )
-    return token_response(
-        issue_tokens(user_session), {"user": user_schema.dump(user)}, status=201
-    )
+    return issue_tokens(user_session), {"user": user}
 
 
 @bp.post("/login")
-def login():
-    body = load_body(LoginSchema())
+@operation(
+    tag="auth",
+    errors={401: ["invalid_credentials"], 403: ["account_disabled"]},
+    auth_mode=True,
+)
+@response(
+    LoginDataSchema,
+    tokens=True,
+    examples={
+        "cookie": example("Cookie transport", {**ex.LOGIN_PROFILE, **ex.TOKENS}),
+        "bearer": example(
+            "Bearer transport (X-Auth-Mode: bearer)",
+            {**ex.LOGIN_PROFILE, **ex.BEARER_TOKENS},
+        ),
+    },
+)
+@body(
+    LoginSchema,
+    examples={
+        "login": example("Credentials", {"email": ex.EMAIL, "password": ex.PASSWORD})
+    },
+)
+def login(body):
+    """Log in and open a session.
+
+    A wrong email and a wrong password get the same 401 `invalid_credentials`.
+    Rate limited per client IP and per account email.
+    """
     user, user_session = services.authenticate(
         **body, transport=requested_transport(), user_agent=user_agent(), ip=client_ip()
     )
-    return token_response(issue_tokens(user_session), login_profile_schema.dump(user))
+    return issue_tokens(user_session), user
 
 
 @bp.post("/refresh-token")
+@operation(tag="sessions", security=REFRESH)
+@response(
+    TokenDataSchema,
+    tokens=True,
+    examples={
+        "cookie": example("Cookie transport", ex.TOKENS),
+        "bearer": example("Bearer transport", ex.BEARER_TOKENS),
+    },
+)
+@body(RefreshBodySchema, optional=True, examples=ex.REFRESH_BODY, load=False)
 def refresh_token():
+    """Rotate the refresh token and get a new access token.
+
+    Cookie sessions send the `refresh_token` cookie (automatic) with the
+    `X-CSRF-TOKEN` header set to the `csrf_refresh_token` cookie; no body. Bearer
+    sessions send `Authorization: Bearer <refreshToken>` or the body
+    `{"refreshToken": ...}`. Every refresh rotates the refresh token; presenting a
+    rotated one revokes the session (401 `token_revoked`), except for the token
+    rotated just before, within the grace period.
+    """
     presented = read_presented_token()
     refreshed = sessions.rotate_refresh_token(
         claims=presented.claims, transport=presented.transport
     )
-    return token_response(issue_tokens(refreshed.session), {})
+    return issue_tokens(refreshed.session), {}
 
 
 @bp.post("/logout")
+@operation(tag="sessions", security=REFRESH_OR_ACCESS)
+@response(
+    MessageSchema,
+    clears_cookies=True,
+    examples={"done": example("Logged out", {"message": "Logged out."})},
+)
+@body(RefreshBodySchema, optional=True, examples=ex.REFRESH_BODY, load=False)
 def logout():
+    """End the current session.
+
+    Takes the session's refresh token (cookie + `X-CSRF-TOKEN`, bearer header or
+    body) or an access token of it; expired tokens are accepted. A token of an
+    already-ended session still gets 200. Clears the cookies unless the request
+    says `X-Auth-Mode: bearer`.
+    """
     presented = read_presented_token(allow_access=True, allow_expired=True)
     sessions.end_session_of_token(claims=presented.claims)
-    return clear_cookies(success({"message": "Logged out."}))
+    return {"message": "Logged out."}
 
 
 @bp.post("/logout-all")
+@operation(tag="sessions", security=ACCESS)
+@response(
+    LogoutAllSchema,
+    clears_cookies=True,
+    examples={
+        "done": example(
+            "Two sessions ended",
+            {"message": "Logged out of every session.", "revoked": 2},
+        )
+    },
+)
 @access_token_required
 def logout_all():
+    """End every session of the user.
+
+    Every refresh token of the user stops working, on every device; access tokens
+    already issued are refused from the next request on. Clears the cookies unless
+    the request says `X-Auth-Mode: bearer`.
+    """
     revoked = sessions.logout_everywhere(user_id=g.current_user.id)
-    return clear_cookies(
-        success({"message": "Logged out of every session.", "revoked": revoked})
-    )
+    return {"message": "Logged out of every session.", "revoked": revoked}
 
 
 @bp.get("/sessions")
+@operation(tag="sessions", security=ACCESS)
+@response(
+    SessionListSchema,
+    examples={"one": example("One session", {"sessions": [ex.SESSION]})},
+)
 @access_token_required
 def list_sessions():
-    active = sessions.list_active_sessions(user_id=g.current_user.id)
-    schema = SessionSchema(current_session_id=g.current_session_id)
-    return success({"sessions": schema.dump(active, many=True)})
+    """List the user's active sessions.
+
+    `current` marks the session of the access token used.
+    """
+    return {"sessions": sessions.list_active_sessions(user_id=g.current_user.id)}
 
 
 @bp.delete("/sessions/<session_id>")
+@operation(tag="sessions", security=ACCESS, errors={404: ["not_found"]})
+@response(
+    MessageSchema,
+    examples={"done": example("Revoked", {"message": "Session revoked."})},
+)
 @access_token_required
 def revoke_session(session_id):
+    """End one of the user's sessions.
+
+    Another user's session, or one already ended, is 404.
+    """
     sessions.revoke_own_session(user_id=g.current_user.id, session_id=session_id)
-    return success({"message": "Session revoked."})
+    return {"message": "Session revoked."}
+
+
+RESET_MAILED = "If an account exists for this email, a reset link has been sent to it."
 
 
 @bp.post("/password/reset")
-def request_password_reset():
-    body = load_body(PasswordResetRequestSchema())
+@operation(tag="password")
+@response(
+    MessageSchema,
+    202,
+    examples={"accepted": example("Accepted", {"message": RESET_MAILED})},
+)
+@body(
+    PasswordResetRequestSchema,
+    examples={"reset": example("Reset request", {"email": ex.EMAIL})},
+)
+def request_password_reset(body):
+    """Mail a password reset link.
+
+    The same 202 whether or not an account exists for the email (no account
+    enumeration). The link is `{FRONTEND_URL}/reset-password?token=...`.
+    """
     password_services.request_password_reset(email=body["email"])
-    # The same answer whether or not the account exists.
-    message = "If an account exists for this email, a reset link has been sent to it."
-    return success({"message": message}, 202)
+    return {"message": RESET_MAILED}
+
+
+RESET_DONE = "Your password has been reset. Sign in with the new password."
 
 
 @bp.post("/password/reset/confirm")
-def confirm_password_reset():
-    body = load_body(PasswordResetConfirmSchema())
+@operation(
+    tag="password",
+    errors={401: ["token_invalid", "token_expired"], 403: ["account_disabled"]},
+)
+@response(MessageSchema, examples={"done": example("Reset", {"message": RESET_DONE})})
+@body(
+    PasswordResetConfirmSchema,
+    examples={
+        "confirm": example(
+            "Reset", {"token": ex.MAILED_TOKEN, "newPassword": ex.NEW_PASSWORD}
+        )
+    },
+)
+def confirm_password_reset(body):
+    """Set a new password with a reset token.
+
+    Single use; ends every session of the user; does not log in. The new password
+    follows the rules of registration.
+    """
     password_services.reset_password(**body)
-    message = "Your password has been reset. Sign in with the new password."
-    return success({"message": message})
+    return {"message": RESET_DONE}
+
+
+PASSWORD_CHANGED = "Password changed. Your other sessions have been signed out."
 
 
 @bp.post("/password/change")
+@operation(tag="password", security=ACCESS, errors={400: ["invalid_credentials"]})
+@response(
+    MessageSchema,
+    examples={"done": example("Changed", {"message": PASSWORD_CHANGED})},
+)
 @access_token_required
-def change_password():
-    body = load_body(PasswordChangeSchema())
+@body(
+    PasswordChangeSchema,
+    examples={
+        "change": example(
+            "Change", {"oldPassword": ex.PASSWORD, "newPassword": ex.NEW_PASSWORD}
+        )
+    },
+)
+def change_password(body):
+    """Change the password.
+
+    A wrong old password is 400 `invalid_credentials` (the caller is
+    authenticated). The new password follows the rules of registration. Ends the
+    user's other sessions.
+    """
     password_services.change_password(
         **body, user=g.current_user, current_session_id=g.current_session_id
     )
-    message = "Password changed. Your other sessions have been signed out."
-    return success({"message": message})
+    return {"message": PASSWORD_CHANGED}
+
+
+VERIFICATION_SENT = (
+    "A verification link is on its way, unless the email is already verified."
+)
 
 
 @bp.post("/email/verify/request")
+@operation(tag="email", security=ACCESS)
+@response(
+    MessageSchema,
+    202,
+    examples={"accepted": example("Accepted", {"message": VERIFICATION_SENT})},
+)
 @access_token_required
-def request_email_verification():
-    load_body(EmptySchema(), optional=True)
+@body(EmptySchema, optional=True)
+def request_email_verification(body):
+    """Mail an email verification link.
+
+    An already verified email gets the same 202 and no mail.
+    """
     email_verification.request_verification(user=g.current_user)
-    # Already verified: the same 202 and no mail.
-    message = "A verification link is on its way, unless the email is already verified."
-    return success({"message": message}, 202)
+    return {"message": VERIFICATION_SENT}
 
 
 @bp.post("/email/verify/confirm")
-def confirm_email_verification():
-    body = load_body(EmailVerifyConfirmSchema())
-    user = email_verification.confirm_verification(**body)
-    return success({"user": user_schema.dump(user)})
+@operation(
+    tag="email",
+    errors={401: ["token_invalid", "token_expired"], 403: ["account_disabled"]},
+)
+@response(
+    UserDataSchema,
+    examples={
+        "verified": example("Verified", {"user": {**ex.USER, "emailVerified": True}})
+    },
+)
+@body(
+    EmailVerifyConfirmSchema,
+    examples={"confirm": example("Confirm", {"token": ex.MAILED_TOKEN})},
+)
+def confirm_email_verification(body):
+    """Confirm the email with a verification token.
+
+    Single use.
+    """
+    return {"user": email_verification.confirm_verification(**body)}

@@ -14,8 +14,12 @@ from flask import current_app
 from sqlalchemy import text
 
 from app.database import read_connection
-from app.errors import ServiceUnavailable, success
+from app.errors import ServiceUnavailable
 from app.extensions import db
+from app.openapi.declare import operation, response
+from app.openapi.examples import example
+from app.schemas.base import camelcase
+from app.schemas.health import HealthChecksSchema, HealthSchema
 
 OK = "ok"
 ERROR = "error"
@@ -110,18 +114,37 @@ def run_checks(probes, timeout):
     return results
 
 
+@operation(tag="operations", errors={503: ["unavailable"]})
+@response(
+    HealthSchema,
+    examples={
+        "ok": example(
+            "Healthy",
+            {"status": "ok", "checks": {"database": "ok", "rateLimitStorage": "ok"}},
+        )
+    },
+)
 def health():
+    """Health of the service and its dependencies.
+
+    Each dependency is checked under `HEALTH_CHECK_TIMEOUT_MS`; `disabled` is a
+    check that does not apply (rate limits off). 503 `unavailable` names the
+    failing check in `details`.
+    """
     checks = run_checks(
-        {"database": database_probe(), "rateLimitStorage": rate_limit_probe()},
+        {"database": database_probe(), "rate_limit_storage": rate_limit_probe()},
         current_app.config["HEALTH_CHECK_TIMEOUT_MS"] / 1000,
     )
     failing = [name for name, result in checks.items() if result in {ERROR, TIMEOUT}]
     if failing:
         raise ServiceUnavailable(
-            f"Unavailable: {', '.join(failing)}.",
-            details={"status": "unavailable", "checks": checks},
+            f"Unavailable: {', '.join(camelcase(name) for name in failing)}.",
+            details={
+                "status": "unavailable",
+                "checks": HealthChecksSchema().dump(checks),
+            },
         )
-    return success({"status": "ok", "checks": checks})
+    return {"status": "ok", "checks": checks}
 
 
 def register_health(app):

@@ -25,6 +25,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 # prometheus_client reads the same variable when it is imported.
 MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 
+from app.openapi.declare import operation, response  # noqa: E402
+
 # Methods a route can have; anything else is one label value, not one per spelling.
 KNOWN_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 # Requests that matched no route share one endpoint label (no cardinality explosion).
@@ -73,7 +75,14 @@ def exposition():
     return generate_latest(REGISTRY)
 
 
+@operation(tag="operations", operation_id="metrics")
+@response(media_type="text/plain")
 def metrics_view():
+    """Prometheus metrics.
+
+    Prometheus text format: request counts and latencies by route template, and
+    the security counters. Absent when `METRICS_ENABLED=false`.
+    """
     return current_app.response_class(
         exposition(), mimetype=None, content_type=CONTENT_TYPE_LATEST
     )

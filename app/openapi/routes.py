@@ -7,6 +7,7 @@ from flask import current_app, jsonify, render_template, send_from_directory, ur
 
 from app.errors import NotFound
 from app.openapi import bp
+from app.openapi.declare import operation, response
 from app.openapi.spec import build_spec
 
 SWAGGER_UI_DIST = Path(str(files("flask_swagger_ui") / "dist"))
@@ -47,12 +48,27 @@ def current_document():
 
 
 @bp.get("/api/v1/openapi.json")
+@operation(tag="documentation", operation_id="openapi")
+@response(media_type="application/json")
 def document():
+    """This OpenAPI 3.1 document.
+
+    Generated from the routes and what each view declares (body and answer
+    schemas, status, security, errors, examples); it is what this page is built
+    from, not a copy kept by hand.
+    """
     return jsonify(current_document())
 
 
 @bp.get("/docs")
+@operation(tag="documentation")
+@response(media_type="text/html")
 def docs():
+    """Swagger UI for this document (served by the app; no CDN).
+
+    An interactive page to read the document and try the operations; its scripts
+    and styles are the app's own files, under a Content-Security-Policy of its own.
+    """
     response = current_app.make_response(
         render_template("openapi/docs.html", spec_url=url_for("openapi.document"))
     )

@@ -3,17 +3,20 @@
 from marshmallow import fields, validate
 
 from app.schemas.base import CamelSchema, NormalizedEmail, Text, TrimmedText
-from app.schemas.user import NAME_LENGTH
+from app.schemas.user import NAME_LENGTH, UserSchema
 
 EMAIL_LENGTH = validate.Length(max=254)
-# Policy (8..256 after NFKC) is checked by the password module; this only caps the work.
+# A new password's length, counted on the text as sent (what a client can check);
+# app.auth.passwords refuses common ones and the email (no schema can say those).
+NEW_PASSWORD_LENGTH = validate.Length(min=8, max=256)
+# A password to check against the stored hash: any length that costs little.
 PASSWORD_INPUT_LENGTH = validate.Length(min=1, max=1024)
 
 
 class RegisterSchema(CamelSchema):
     name = TrimmedText(required=True, validate=NAME_LENGTH)
     email = NormalizedEmail(required=True, validate=EMAIL_LENGTH)
-    password = Text(required=True, load_only=True, validate=PASSWORD_INPUT_LENGTH)
+    password = Text(required=True, load_only=True, validate=NEW_PASSWORD_LENGTH)
 
 
 class LoginSchema(CamelSchema):
@@ -35,12 +38,12 @@ class PasswordResetRequestSchema(CamelSchema):
 
 class PasswordResetConfirmSchema(CamelSchema):
     token = Text(required=True, load_only=True, validate=ACCOUNT_TOKEN_LENGTH)
-    new_password = Text(required=True, load_only=True, validate=PASSWORD_INPUT_LENGTH)
+    new_password = Text(required=True, load_only=True, validate=NEW_PASSWORD_LENGTH)
 
 
 class PasswordChangeSchema(CamelSchema):
     old_password = Text(required=True, load_only=True, validate=PASSWORD_INPUT_LENGTH)
-    new_password = Text(required=True, load_only=True, validate=PASSWORD_INPUT_LENGTH)
+    new_password = Text(required=True, load_only=True, validate=NEW_PASSWORD_LENGTH)
 
 
 class EmailVerifyConfirmSchema(CamelSchema):
@@ -49,3 +52,52 @@ class EmailVerifyConfirmSchema(CamelSchema):
 
 class EmptySchema(CamelSchema):
     """A body with no fields (an absent body is fine; any key is unknown)."""
+
+
+BEARER_ONLY = "Only for sessions opened with `X-Auth-Mode: bearer`."
+
+
+class TokenDataSchema(CamelSchema):
+    """The token fields of every answer that issues an access token.
+
+    The transport adds them to the answer (app.auth.transport.token_body).
+    """
+
+    access_token = fields.String(
+        required=True, metadata={"description": "Short-lived JWT access token."}
+    )
+    token_type = fields.String(required=True, validate=validate.OneOf(["Bearer"]))
+    expires_in = fields.Integer(
+        required=True,
+        metadata={"description": "Seconds until the access token expires."},
+    )
+    refresh_token = fields.String(
+        metadata={"optional": True, "description": f"Refresh token. {BEARER_ONLY}"}
+    )
+    refresh_expires_in = fields.Integer(
+        metadata={
+            "optional": True,
+            "description": f"Seconds until the session expires. {BEARER_ONLY}",
+        }
+    )
+
+
+class RegisterDataSchema(TokenDataSchema):
+    user = fields.Nested(UserSchema, required=True)
+
+
+class LoginDataSchema(TokenDataSchema, UserSchema):
+    """Login answers with the user's profile fields next to the tokens (API.md)."""
+
+    class Meta(CamelSchema.Meta):
+        exclude = ("created_at", "updated_at")
+
+
+class MessageSchema(CamelSchema):
+    message = fields.String(required=True)
+
+
+class LogoutAllSchema(MessageSchema):
+    revoked = fields.Integer(
+        required=True, metadata={"description": "How many sessions were ended."}
+    )

@@ -1,5 +1,6 @@
-"""Session output schema."""
+"""Session output schemas."""
 
+from flask import g
 from marshmallow import fields
 
 from app.schemas.base import CamelSchema, UTCDateTimeField
@@ -14,11 +15,12 @@ class SessionSchema(CamelSchema):
     expires_at = UTCDateTimeField()
     user_agent = fields.String(allow_none=True)
     ip = fields.String(allow_none=True)
-    current = fields.Method("_is_current", metadata={"type": "boolean"})
+    current = fields.Method("is_current", metadata={"type": "boolean"})
 
-    def __init__(self, *, current_session_id=None, **kwargs):
-        super().__init__(**kwargs)
-        self.current_session_id = current_session_id
+    def is_current(self, user_session):
+        # The session of the access token this request came with.
+        return user_session.id == g.get("current_session_id")
 
-    def _is_current(self, user_session):
-        return user_session.id == self.current_session_id
+
+class SessionListSchema(CamelSchema):
+    sessions = fields.List(fields.Nested(SessionSchema), required=True)

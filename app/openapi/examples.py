@@ -1,0 +1,63 @@
+"""Example values the views' declarations show in the document.
+
+Answers are examples of what the views dump: one example user and session, dumped
+through the same schemas the views answer with.
+"""
+
+from datetime import UTC, datetime
+
+from app.schemas.auth import LoginDataSchema
+from app.schemas.session import SessionSchema
+from app.schemas.user import UserSchema
+
+EMAIL = "ada@example.com"
+PASSWORD = "correct horse battery staple"
+NEW_PASSWORD = "a new long passphrase"
+MAILED_TOKEN = "tkn_from_the_mail"
+CREATED = datetime(2025, 1, 15, 9, 30, tzinfo=UTC)
+
+ADA = {
+    "id": "5f0c6c1e-8b3a-4d5e-9a61-2f4b7c9d0e13",
+    "name": "Ada Lovelace",
+    "email": EMAIL,
+    "profile_picture": None,
+    "email_verified": False,
+    "created_at": CREATED,
+    "updated_at": CREATED,
+}
+USER = UserSchema().dump(ADA)
+LOGIN_PROFILE = LoginDataSchema().dump(ADA)
+
+ACCESS_TOKEN = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI1ZjBjIn0.c2lnbmF0dXJl"
+REFRESH_TOKEN = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0eXBlIjoicmVmcmVzaCJ9.c2ln"
+TOKENS = {"accessToken": ACCESS_TOKEN, "tokenType": "Bearer", "expiresIn": 3600}
+BEARER_TOKENS = {
+    **TOKENS,
+    "refreshToken": REFRESH_TOKEN,
+    "refreshExpiresIn": 5184000,
+}
+
+
+SESSION_ROW = {
+    "id": "0b7e4f2a-6c1d-4e8f-9a3b-5d2c1e0f9a87",
+    "created_at": CREATED,
+    "last_used_at": datetime(2025, 1, 15, 10, 5, tzinfo=UTC),
+    "expires_at": datetime(2025, 3, 16, 9, 30, tzinfo=UTC),
+    "user_agent": "Mozilla/5.0",
+    "ip": "203.0.113.7",
+}
+# `current` is the caller's own session (it depends on the request).
+SESSION = {**SessionSchema(exclude=["current"]).dump(SESSION_ROW), "current": True}
+
+
+def example(summary, value):
+    return {"summary": summary, "value": value}
+
+
+# Swagger UI sends the first example: the cookie case must work as is.
+REFRESH_BODY = {
+    "browser": example("Cookie session: no body, the browser sends the cookie", {}),
+    "mobile": example(
+        "Bearer session, token in the body", {"refreshToken": REFRESH_TOKEN}
+    ),
+}
