@@ -23,7 +23,6 @@ from tests.mailserver import (  # noqa: F401  (fixtures and hook: a real SMTP se
     closed_smtp_port,
     mail_settings,
     mailbox,
-    pytest_runtest_call,
     smtp_server,
 )
 
