@@ -121,7 +121,9 @@ def claim(*, owner, due_by, lease_seconds):
     )
     statement = (
         update(OutboxMail)
-        .where(OutboxMail.id.in_(pick.scalar_subquery()), *due(due_by, now))
+        # `=` a scalar subquery: PostgreSQL runs it once (an InitPlan); with IN it
+        # may run it per row, each run picking the next row, claiming several.
+        .where(OutboxMail.id == pick.scalar_subquery(), *due(due_by, now))
         .values(leased_until=now + timedelta(seconds=lease_seconds), claimed_by=owner)
         .returning(OutboxMail.id)
         .execution_options(synchronize_session=False)
