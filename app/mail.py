@@ -7,6 +7,7 @@ whose sender calls `deliver` (or `log_mail` without `MAIL_SERVER`).
 import logging
 import smtplib
 import ssl
+import uuid
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
@@ -41,10 +42,12 @@ class SmtpSettings:
 
 
 def new_message_id(sender):
-    """A Message-ID in the sender's domain."""
+    """A unique Message-ID in the sender's domain."""
     # An explicit domain: make_msgid would otherwise ask DNS for this host's name.
     domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
-    return make_msgid(domain=domain)
+    # make_msgid's own randomness is the `random` module's, which tests (Hypothesis)
+    # and forked workers may share: a uuid4 (os.urandom) keeps the IDs unique.
+    return make_msgid(idstring=uuid.uuid4().hex, domain=domain)
 
 
 def build_message(*, sender, to, subject, text, html, message_id=None):

@@ -15,7 +15,7 @@ from collections import Counter
 import pytest
 from aiosmtpd.controller import Controller
 from flask import template_rendered
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from app import events
@@ -61,21 +61,6 @@ def outbox_rows(app):
 def count(app, model):
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(model))
-
-
-@pytest.fixture
-def statements(app):
-    """The SQL statements the app sends while recording is on."""
-    sent = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        sent.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    yield sent
-    event.remove(engine, "before_cursor_execute", record)
 
 
 def test_a_reset_request_does_the_same_work_for_any_email(

@@ -2,28 +2,11 @@
 
 import pytest
 from jwt.api_jws import PyJWS
-from sqlalchemy import event
 
-from app.extensions import db
 from app.users import admin
 from tests.helpers import assert_error, assert_ok
 
 ME = "/api/v1/users/me"
-
-
-@pytest.fixture
-def statements(app):
-    """The SQL statements the app sends while the test runs."""
-    sent = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        sent.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    yield sent
-    event.remove(engine, "before_cursor_execute", record)
 
 
 def test_access_token_is_verified_once_per_request(auth, monkeypatch):
