@@ -132,6 +132,8 @@ class Config:
         # Seconds between looks at the outbox (a commit in this process wakes the
         # sender at once; the poll finds mail written by other processes).
         self.MAIL_POLL_INTERVAL = float(env("MAIL_POLL_INTERVAL") or 1)
+        # `flask mail purge` deletes mails done (sent, failed...) longer ago.
+        self.MAIL_RETENTION_DAYS = as_int(env("MAIL_RETENTION_DAYS"), 30)
         # A sender thread in each gunicorn worker; false when `flask mail send`
         # runs as a process of its own.
         self.MAIL_SENDER_THREAD = as_bool(env("MAIL_SENDER_THREAD"), True)

@@ -1,12 +1,14 @@
 """Flask commands: `flask auth`, `flask users`, `flask keys` and `flask mail`."""
 
 import signal
+from datetime import timedelta
 
 import click
 from flask import current_app
 from flask.cli import AppGroup, ScriptInfo
 from marshmallow import ValidationError
 
+from app import clock
 from app.auth.keys import ASYMMETRIC, write_key_pair
 from app.auth.sessions import purge_sessions
 from app.errors import ApiError
@@ -24,17 +26,18 @@ mail_cli = AppGroup("mail", help="The outgoing mail outbox.")
 STATUS_LIST_LIMIT = 20
 
 
+def setting_unless_given(value, setting):
+    """A command-line option's value, or the setting's when it was not given."""
+    return value if value is not None else current_app.config[setting]
+
+
 @auth_cli.command("purge")
 @click.option(
     "--retention-days", type=int, default=None, help="Keep ended sessions this long."
 )
 def purge(retention_days):
     """Delete sessions that expired or were revoked longer ago than the retention."""
-    days = (
-        retention_days
-        if retention_days is not None
-        else current_app.config["SESSION_RETENTION_DAYS"]
-    )
+    days = setting_unless_given(retention_days, "SESSION_RETENTION_DAYS")
     deleted = purge_sessions(retention_days=days)
     click.echo(f"Deleted {deleted} sessions ended more than {days} days ago.")
 
@@ -208,6 +211,17 @@ def mail_send(once):
     except KeyboardInterrupt:
         pass
     click.echo("Mail sender stopped.")
+
+
+@mail_cli.command("purge")
+@click.option(
+    "--retention-days", type=int, default=None, help="Keep done mails this long."
+)
+def mail_purge(retention_days):
+    """Delete outbox rows done (sent, failed, discarded) before the retention."""
+    days = setting_unless_given(retention_days, "MAIL_RETENTION_DAYS")
+    deleted = store.purge(older_than=clock.now() - timedelta(days=days))
+    click.echo(f"Deleted {deleted} mails done more than {days} days ago.")
 
 
 def register_cli(app):

@@ -339,3 +339,21 @@ def test_flask_mail_status_shows_pending_and_failed(
     assert "verify_email" in lines[failed + 1]
     assert f"to={caller.extra['email']}" in lines[failed + 1]
     assert "token=" not in result.output
+
+
+def test_flask_mail_purge_keeps_pending_and_recent_mails(
+    app, client, make_user, mailbox, runner, move_clock
+):
+    user = make_user()
+    request_reset(client, user.email)
+    mailbox.deliver()  # sent
+    move_clock(days=31)
+    request_reset(client, "nobody@example.com")
+    mailbox.deliver()  # discarded, recent
+    app.config["MAIL_PORT"] = free_port()
+    request_reset(client, user.email)
+    mailbox.deliver()  # pending
+    result = runner.invoke(args=["mail", "purge"])
+    assert result.exit_code == 0, result.output
+    assert "Deleted 1 mails done more than 30 days ago." in result.output
+    assert sorted(row["status"] for row in outbox_rows(app)) == ["discarded", "pending"]

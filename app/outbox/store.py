@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import event, func, or_, select, update
+from sqlalchemy import delete, event, func, or_, select, update
 
 from app import clock, mail
 from app.database import serialized_writes
@@ -233,3 +233,18 @@ def rows_with_status(status, limit):
         .order_by(OutboxMail.created_at)
         .limit(limit)
     ).all()
+
+
+def purge(*, older_than):
+    """Delete rows done (sent, failed, discarded) before `older_than`; commits."""
+    with serialized_writes(db.engine):
+        deleted = db.session.execute(
+            delete(OutboxMail)
+            .where(
+                OutboxMail.status != STATUS_PENDING,
+                OutboxMail.finished_at < older_than,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.commit()
+    return deleted
