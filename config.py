@@ -128,10 +128,23 @@ class Config:
         self.MAIL_PASSWORD = env("MAIL_PASSWORD") or None
         self.MAIL_DEFAULT_SENDER = env("MAIL_DEFAULT_SENDER", "no-reply@localhost")
         self.MAIL_TIMEOUT = as_int(env("MAIL_TIMEOUT"), 10)
-        # Background sender: queue bound, attempts per mail, first retry delay (ms).
-        self.MAIL_QUEUE_SIZE = as_int(env("MAIL_QUEUE_SIZE"), 1000)
-        self.MAIL_MAX_ATTEMPTS = as_int(env("MAIL_MAX_ATTEMPTS"), 3)
+        # Outbox sender (app/outbox): a failed mail is retried after this many ms,
+        # the delay doubling up to MAIL_RETRY_MAX_DELAY seconds, for MAIL_RETRY_FOR
+        # hours after it was written; then it is marked failed.
         self.MAIL_RETRY_BACKOFF_MS = as_int(env("MAIL_RETRY_BACKOFF_MS"), 1000)
+        self.MAIL_RETRY_MAX_DELAY = as_int(env("MAIL_RETRY_MAX_DELAY"), 600)
+        self.MAIL_RETRY_FOR = float(env("MAIL_RETRY_FOR") or 24)
+        # Seconds a sender owns a claimed mail; a crashed sender's mail is taken
+        # over after it. Well above one SMTP delivery (several MAIL_TIMEOUTs).
+        self.MAIL_LEASE_SECONDS = as_int(env("MAIL_LEASE_SECONDS"), 300)
+        # Seconds between looks at the outbox (a commit in this process wakes the
+        # sender at once; the poll finds mail written by other processes).
+        self.MAIL_POLL_INTERVAL = float(env("MAIL_POLL_INTERVAL") or 1)
+        # `flask mail purge` deletes mails done (sent, failed...) longer ago.
+        self.MAIL_RETENTION_DAYS = as_int(env("MAIL_RETENTION_DAYS"), 30)
+        # A sender thread in each gunicorn worker; false when `flask mail send`
+        # runs as a process of its own.
+        self.MAIL_SENDER_THREAD = as_bool(env("MAIL_SENDER_THREAD"), True)
 
         # Rate limits (flask-limiter syntax)
         self.RATELIMIT_ENABLED = as_bool(

@@ -115,3 +115,19 @@ def on_exit(server):
     ours = os.environ.get("AUTH_SERVER_METRICS_TMPDIR")
     if ours and ours == os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         shutil.rmtree(ours, ignore_errors=True)
+
+
+def post_worker_init(worker):
+    """The worker has loaded the app: start its outbox sender thread."""
+    from app.outbox.sender import start_sender
+
+    start_sender(worker.wsgi)
+
+
+def worker_exit(server, worker):
+    """Let the sender finish the mail in hand (a cut one is resent: at least once)."""
+    app = getattr(worker, "wsgi", None)
+    if app is not None:
+        from app.outbox.sender import stop_sender
+
+        stop_sender(app, timeout=10)

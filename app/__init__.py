@@ -14,7 +14,6 @@ from app.extensions import db, migrate
 from app.guard import enforce_production_settings, warn_about_generated_secrets
 from app.http import NoCookieSession, assign_request_id, finish_response
 from app.logs import setup_logging
-from app.mail import install_process_hooks
 from app.observability import register_observability
 from app.openapi import register_api_docs
 from app.outages import register_outage_handling
@@ -44,7 +43,6 @@ def create_app(overrides=None):
     register_rate_limits(app)
     register_error_handlers(app)
     register_cli(app)
-    install_process_hooks()
     return app
 
 

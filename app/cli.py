@@ -1,18 +1,24 @@
-"""Flask commands: `flask auth ...`, `flask users ...`, `flask keys ...`.
+"""Flask commands: `flask auth`, `flask users`, `flask keys` and `flask mail`.
 
 `auth doctor` and `keys generate` also belong to the maintenance app (`flask --app
 maintenance ...`), which starts on settings the app refuses; nothing else does.
 """
 
+import signal
+from datetime import timedelta
+
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, ScriptInfo
 from marshmallow import ValidationError
 
+from app import clock
 from app.auth.keys import ASYMMETRIC, write_key_pair
 from app.auth.sessions import purge_sessions
 from app.errors import ApiError
 from app.guard import settings_checks
+from app.models.outbox import STATUS_FAILED, STATUS_PENDING, STATUSES
+from app.outbox import sender, store
 from app.schemas.auth import RegisterSchema
 from app.users import admin
 
@@ -20,6 +26,14 @@ auth_cli = AppGroup("auth", help="Session housekeeping and settings checks.")
 users_cli = AppGroup("users", help="Manage accounts.")
 keys_cli = AppGroup("keys", help="JWT signing keys.")
 maintenance_auth_cli = AppGroup("auth", help="Settings checks.")
+mail_cli = AppGroup("mail", help="The outgoing mail outbox.")
+# Rows listed per status by `flask mail status`.
+STATUS_LIST_LIMIT = 20
+
+
+def setting_unless_given(value, setting):
+    """A command-line option's value, or the setting's when it was not given."""
+    return value if value is not None else current_app.config[setting]
 
 
 @auth_cli.command("purge")
@@ -28,11 +42,7 @@ maintenance_auth_cli = AppGroup("auth", help="Settings checks.")
 )
 def purge(retention_days):
     """Delete sessions that expired or were revoked longer ago than the retention."""
-    days = (
-        retention_days
-        if retention_days is not None
-        else current_app.config["SESSION_RETENTION_DAYS"]
-    )
+    days = setting_unless_given(retention_days, "SESSION_RETENTION_DAYS")
     deleted = purge_sessions(retention_days=days)
     click.echo(f"Deleted {deleted} sessions ended more than {days} days ago.")
 
@@ -166,10 +176,67 @@ def generate_keys(algorithm, out, force):
 maintenance_auth_cli.add_command(doctor)
 
 
+@mail_cli.command("status")
+def mail_status():
+    """Count the outbox's mails by status; list the pending and failed ones."""
+    counts = store.counts()
+    for status in STATUSES:
+        click.echo(f"{status:<10} {counts.get(status, 0)}")
+    for status in (STATUS_PENDING, STATUS_FAILED):
+        rows = store.rows_with_status(status, STATUS_LIST_LIMIT)
+        if not rows:
+            continue
+        shown = f" (oldest {len(rows)})" if counts[status] > len(rows) else ""
+        click.echo(f"\n{status.capitalize()}{shown}:")
+        for row in rows:
+            click.echo(
+                f"  {row.id}  {row.kind:<16} to={row.recipient or '-'}"
+                f"  attempts={row.attempts}"
+                f"  created={row.created_at:%Y-%m-%d %H:%M:%S}"
+                + (
+                    f"  next={row.next_attempt_at:%Y-%m-%d %H:%M:%S}"
+                    if status == STATUS_PENDING
+                    else ""
+                )
+                + f"  error={row.last_error or '-'}"
+            )
+
+
+@mail_cli.command("send")
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+def mail_send(once):
+    """Run the outbox sender in the foreground (SIGTERM or Ctrl-C stops it)."""
+    app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+    if once:
+        handled = sender.deliver_due(app)
+        click.echo(f"Handled {handled} mail(s).")
+        return
+    foreground = sender.Sender(app)
+    signal.signal(signal.SIGTERM, lambda *_: foreground.stop())
+    click.echo(f"Mail sender {foreground.owner} running.")
+    try:
+        foreground.run()
+    except KeyboardInterrupt:
+        pass
+    click.echo("Mail sender stopped.")
+
+
+@mail_cli.command("purge")
+@click.option(
+    "--retention-days", type=int, default=None, help="Keep done mails this long."
+)
+def mail_purge(retention_days):
+    """Delete outbox rows done (sent, failed, discarded) before the retention."""
+    days = setting_unless_given(retention_days, "MAIL_RETENTION_DAYS")
+    deleted = store.purge(older_than=clock.now() - timedelta(days=days))
+    click.echo(f"Deleted {deleted} mails done more than {days} days ago.")
+
+
 def register_cli(app):
     app.cli.add_command(auth_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(keys_cli)
+    app.cli.add_command(mail_cli)
 
 
 def register_maintenance_cli(app):

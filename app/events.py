@@ -25,6 +25,8 @@ RESET_COMPLETED = "password_reset_completed"
 EMAIL_VERIFIED = "email_verified"
 MAIL_SENT = "mail_sent"
 MAIL_FAILED = "mail_failed"
+# A delivery attempt failed; the outbox retries the mail later.
+MAIL_DEFERRED = "mail_deferred"
 ACCOUNT_CREATED = "account_created"
 ACCOUNT_DEACTIVATED = "account_deactivated"
 ACCOUNT_ACTIVATED = "account_activated"
@@ -39,6 +41,7 @@ COUNTERS = {
     RATE_LIMITED: metrics.RATE_LIMIT_HITS,
     MAIL_SENT: metrics.MAILS.labels("sent"),
     MAIL_FAILED: metrics.MAILS.labels("failed"),
+    MAIL_DEFERRED: metrics.MAILS.labels("deferred"),
 }
 
 

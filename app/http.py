@@ -126,7 +126,8 @@ def read_json_object(*, optional=False):
     if request.mimetype != "application/json":
         raise UnsupportedMediaType()
     raw_bytes = body_bytes()
-    if not raw_bytes.strip() and optional:
+    # Empty (a chunked body of no bytes) is no body; whitespace is invalid JSON.
+    if not raw_bytes and optional:
         return {}
     try:
         raw = raw_bytes.decode("utf-8")

@@ -1,35 +1,23 @@
-"""Outgoing mail: `send_mail` is the one way out, off the request path.
+"""SMTP transport: build a message, hand it to the mail server, or log it in dev.
 
-With `MAIL_SERVER` set, each mail is queued for a background sender thread that talks
-SMTP (SSL or STARTTLS, login when configured) with a few retries; an HTTP answer never
-waits on the mail server. Without it (development) the mail is written to the log.
+Mails are never sent from a request: services add them to the outbox (app/outbox),
+whose sender calls `deliver` (or `log_mail` without `MAIL_SERVER`).
 """
 
-import atexit
 import logging
-import os
-import queue
 import smtplib
 import ssl
-import threading
-import time
+import uuid
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 
-from flask import current_app
-
-from app import events
-
 log = logging.getLogger(__name__)
-
-# On a clean exit, queued mails get this long to leave before the process ends.
-SHUTDOWN_DRAIN_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
 class SmtpSettings:
-    """What the sender thread needs, copied from the config when a mail is queued."""
+    """How to reach the mail server, from the config (`MAIL_*`)."""
 
     host: str
     port: int
@@ -38,8 +26,6 @@ class SmtpSettings:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     timeout: float = 10.0
-    max_attempts: int = 3
-    backoff: float = 1.0
 
     @classmethod
     def from_config(cls, config):
@@ -52,59 +38,33 @@ class SmtpSettings:
             username=config["MAIL_USERNAME"],
             password=config["MAIL_PASSWORD"],
             timeout=config["MAIL_TIMEOUT"],
-            max_attempts=max(1, config["MAIL_MAX_ATTEMPTS"]),
-            backoff=max(0, config["MAIL_RETRY_BACKOFF_MS"]) / 1000,
         )
 
 
-@dataclass(frozen=True)
-class Job:
-    message: EmailMessage
-    settings: SmtpSettings
-    kind: str
+def new_message_id(sender):
+    """A unique Message-ID in the sender's domain."""
+    # An explicit domain: make_msgid would otherwise ask DNS for this host's name.
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    # make_msgid's own randomness is the `random` module's, which tests (Hypothesis)
+    # and forked workers may share: a uuid4 (os.urandom) keeps the IDs unique.
+    return make_msgid(idstring=uuid.uuid4().hex, domain=domain)
 
 
-def build_message(*, sender, to, subject, text, html):
+def build_message(*, sender, to, subject, text, html, message_id=None):
     """A multipart/alternative message: the plain-text body and its HTML twin."""
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = sender
     message["To"] = to
     message["Date"] = formatdate(usegmt=True)
-    # An explicit domain: make_msgid would otherwise ask DNS for this host's name.
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
-    message["Message-ID"] = make_msgid(domain=domain)
+    message["Message-ID"] = message_id or new_message_id(sender)
     message.set_content(text)
     message.add_alternative(html, subtype="html")
     return message
 
 
-def send_mail(*, to, subject, text, html, kind="mail"):
-    """Send one mail without waiting for it; False when it could not even be queued.
-
-    `kind` names the mail in events and logs (never the token or link).
-    """
-    config = current_app.config
-    message = build_message(
-        sender=config["MAIL_DEFAULT_SENDER"],
-        to=to,
-        subject=subject,
-        text=text,
-        html=html,
-    )
-    if not config["MAIL_SERVER"]:
-        return log_mail(message, kind=kind, app_env=config["APP_ENV"])
-    job = Job(message=message, settings=SmtpSettings.from_config(config), kind=kind)
-    return get_outbox(config["MAIL_QUEUE_SIZE"]).submit(job)
-
-
-def log_mail(message, *, kind, app_env):
+def log_mail(message, *, kind):
     """Development without MAIL_SERVER: the log line is the mail (link included)."""
-    if app_env == "production":
-        # The body holds a live link; production logs must not become a mailbox.
-        log.error("MAIL_SERVER is not set: a %s mail was not sent", kind)
-        events.emit(events.MAIL_FAILED, kind=kind, reason="no_mail_server")
-        return False
     body = message.get_body(("plain",)).get_content()
     log.info(
         "MAIL_SERVER is not set; development mail follows.\nTo: %s\nSubject: %s\n\n%s",
@@ -112,8 +72,6 @@ def log_mail(message, *, kind, app_env):
         message["Subject"],
         body,
     )
-    events.emit(events.MAIL_SENT, kind=kind, transport="log")
-    return True
 
 
 def tls_context():
@@ -150,126 +108,12 @@ def is_permanent(error):
     return isinstance(error, smtplib.SMTPNotSupportedError)
 
 
-def deliver_with_retries(job, *, sleep=time.sleep):
-    """Try a job up to `max_attempts` times, backing off; emits MAIL_SENT/FAILED."""
-    settings = job.settings
-    for attempt in range(1, settings.max_attempts + 1):
-        try:
-            deliver(job.message, settings)
-        except (smtplib.SMTPException, OSError) as error:
-            if is_permanent(error) or attempt == settings.max_attempts:
-                log.warning(
-                    "%s mail not delivered after %d attempt(s): %s",
-                    job.kind,
-                    attempt,
-                    type(error).__name__,
-                )
-                events.emit(
-                    events.MAIL_FAILED,
-                    kind=job.kind,
-                    attempts=attempt,
-                    error=type(error).__name__,
-                )
-                return False
-            sleep(settings.backoff * 2 ** (attempt - 1))
-        else:
-            events.emit(events.MAIL_SENT, kind=job.kind, attempts=attempt)
-            return True
-    return False
-
-
-class Outbox:
-    """A bounded queue drained by one daemon thread of this process."""
-
-    def __init__(self, maxsize):
-        self.pid = os.getpid()
-        self.queue = queue.Queue(maxsize=max(1, maxsize))
-        self.thread = threading.Thread(
-            target=self._run, name="mail-sender", daemon=True
-        )
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def submit(self, job):
-        """Queue a job; when the queue is full the mail is dropped and logged."""
-        try:
-            self.queue.put_nowait(job)
-        except queue.Full:
-            log.error(
-                "mail queue full (%d): a %s mail dropped", self.queue.maxsize, job.kind
-            )
-            events.emit(events.MAIL_FAILED, kind=job.kind, reason="queue_full")
-            return False
-        return True
-
-    def join(self, timeout=None):
-        """Wait until every queued mail was handled; False when `timeout` ran out."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self.queue.all_tasks_done:
-            while self.queue.unfinished_tasks:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return False
-                self.queue.all_tasks_done.wait(remaining)
-        return True
-
-    def _run(self):
-        while True:
-            job = self.queue.get()
-            try:
-                deliver_with_retries(job)
-            except Exception:  # the sender must outlive any one bad mail
-                log.exception("mail sender failed on a %s mail", job.kind)
-                events.emit(events.MAIL_FAILED, kind=job.kind, reason="crash")
-            finally:
-                self.queue.task_done()
-
-
-_outbox = None
-_outbox_lock = threading.Lock()
-
-
-def get_outbox(maxsize):
-    """This process's outbox, its sender thread started on first use."""
-    # First use happens in a gunicorn worker, never at import in the master; and a
-    # forked child re-creates it, since a fork does not copy threads.
-    global _outbox
-    if _outbox is None or _outbox.pid != os.getpid():
-        with _outbox_lock:
-            if _outbox is None or _outbox.pid != os.getpid():
-                _outbox = Outbox(maxsize).start()
-    return _outbox
-
-
-def join_outbox(timeout=None):
-    """Wait until this process's queued mails were handled (tests, shutdown)."""
-    outbox = _outbox
-    if outbox is None or outbox.pid != os.getpid():
-        return True
-    return outbox.join(timeout)
-
-
-def _forget_outbox_in_child():
-    # A fork copies the queue and the lock but not the thread: start afresh.
-    global _outbox, _outbox_lock
-    _outbox = None
-    _outbox_lock = threading.Lock()
-
-
-_process_hooks_installed = False
-
-
-def install_process_hooks():
-    """Once per process (`create_app` calls it): fork and exit hooks of the outbox.
-
-    A forked child forgets the parent's outbox; a clean exit gives queued mails
-    SHUTDOWN_DRAIN_SECONDS to leave. A child inherits both hooks with the flag.
-    """
-    global _process_hooks_installed
-    if _process_hooks_installed:
-        return
-    _process_hooks_installed = True
-    os.register_at_fork(after_in_child=_forget_outbox_in_child)
-    atexit.register(join_outbox, SHUTDOWN_DRAIN_SECONDS)
+def describe_error(error):
+    """The error's type and SMTP code: no server text, which may quote the mail."""
+    name = type(error).__name__
+    if isinstance(error, smtplib.SMTPResponseException):
+        return f"{name} {error.smtp_code}"
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = sorted({code for code, _ in error.recipients.values()})
+        return f"{name} {','.join(map(str, codes))}"
+    return name

@@ -18,12 +18,11 @@ from app import clock, create_app
 from app.auth import passwords
 from app.extensions import db
 from app.models import User
-from tests.helpers import skip_or_fail
+from tests.helpers import sent_statements, skip_or_fail
 from tests.mailserver import (  # noqa: F401  (fixtures and hook: a real SMTP server)
     closed_smtp_port,
     mail_settings,
     mailbox,
-    pytest_runtest_call,
     smtp_server,
 )
 
@@ -284,6 +283,14 @@ class AuthActions:
             else None,
             extra={"email": email, "password": password, "mode": mode},
         )
+
+
+@pytest.fixture
+def statements(app):
+    """The SQL statements the app sends while the test runs (BEGIN aside)."""
+    # SQLite's BEGIN (app/database.py emits it) opens a transaction; no query.
+    with sent_statements(app, lambda sql: not sql.startswith("BEGIN")) as sent:
+        yield sent
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
 """A real SMTP server for the tests: aiosmtpd on 127.0.0.1, on a free port.
 
 `mailbox` hands a test the mails that crossed SMTP (parsed: subject, text, HTML, the
-link) and the settings that point the app at the server; `closed_smtp_port` is a port
-where nothing listens ("the mail server is down").
+link), after running the app's outbox sender synchronously (`deliver_due`);
+`mail_settings` point the app at the server; `closed_smtp_port` is a port where
+nothing listens ("the mail server is down").
 """
 
 import logging
@@ -15,7 +16,7 @@ from email import message_from_bytes, policy
 import pytest
 from aiosmtpd.controller import Controller
 
-from app import mail
+from app.outbox.sender import deliver_due
 from tests.servers import free_port
 
 LINK = re.compile(r"https?://[^\s\"<>]+")
@@ -37,6 +38,10 @@ class ReceivedMail:
     @property
     def to(self):
         return self.message["To"]
+
+    @property
+    def message_id(self):
+        return self.message["Message-ID"]
 
     @property
     def text(self):
@@ -74,34 +79,49 @@ class Sink:
         return "250 Message accepted for delivery"
 
 
-class Mailbox:
-    """What one test sees of the SMTP server."""
+def smtp_settings(port):
+    """App settings that send mail to 127.0.0.1:port, with tiny retry delays."""
+    return {
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": port,
+        "MAIL_USE_TLS": False,
+        "MAIL_USE_SSL": False,
+        "MAIL_TIMEOUT": 5,
+        "MAIL_RETRY_BACKOFF_MS": 1,
+    }
 
-    def __init__(self, sink, port):
-        self.sink = sink
-        self.port = port
+
+@dataclass
+class SmtpServer:
+    sink: Sink
+    port: int
+
+
+class Mailbox:
+    """What one test sees of the SMTP server, through one app's outbox."""
+
+    def __init__(self, server, app):
+        self.sink = server.sink
+        self.port = server.port
+        self.app = app
 
     @property
     def settings(self):
-        """App settings that send mail here, with tiny retry delays."""
-        return {
-            "MAIL_SERVER": "127.0.0.1",
-            "MAIL_PORT": self.port,
-            "MAIL_USE_TLS": False,
-            "MAIL_USE_SSL": False,
-            "MAIL_TIMEOUT": 5,
-            "MAIL_RETRY_BACKOFF_MS": 1,
-        }
+        return smtp_settings(self.port)
+
+    def deliver(self):
+        """Run the app's outbox sender until nothing is due."""
+        return deliver_due(self.app)
 
     @property
     def messages(self):
-        """Every mail received so far, after the app's outbox has drained."""
-        drained()
+        """Every mail received so far, after the app's outbox has been delivered."""
+        self.deliver()
         with self.sink.lock:
             return list(self.sink.received)
 
     def clear(self):
-        drained()
+        self.deliver()
         with self.sink.lock:
             self.sink.received.clear()
 
@@ -119,18 +139,6 @@ class Mailbox:
         return [m for m in self.messages if address in m.rcpt_tos]
 
 
-def drained(timeout=WAIT_SECONDS):
-    assert mail.join_outbox(timeout), "the mail outbox did not drain"
-
-
-@pytest.hookimpl(hookwrapper=True, trylast=True)
-def pytest_runtest_call(item):
-    """Drain the outbox before the call phase ends: the sender's logs stay captured."""
-    yield
-    if "mailbox" in getattr(item, "fixturenames", ()):
-        mail.join_outbox(WAIT_SECONDS)
-
-
 @pytest.fixture(scope="session")
 def smtp_server():
     """One aiosmtpd server for the whole run."""
@@ -138,22 +146,22 @@ def smtp_server():
     sink = Sink()
     controller = Controller(sink, hostname="127.0.0.1", port=free_port())
     controller.start()
-    yield Mailbox(sink, controller.port)
+    yield SmtpServer(sink, controller.port)
     controller.stop()
 
 
 @pytest.fixture
-def mailbox(smtp_server):
-    """The SMTP server, emptied for this test (mails of earlier tests drained first)."""
-    smtp_server.clear()
-    yield smtp_server
-    drained()
+def mail_settings(smtp_server):
+    """Settings for the `settings` fixture: the app mails to the test SMTP server."""
+    return smtp_settings(smtp_server.port)
 
 
 @pytest.fixture
-def mail_settings(mailbox):
-    """Settings for the `settings` fixture: the app mails to `mailbox`."""
-    return mailbox.settings
+def mailbox(smtp_server, app):
+    """The SMTP server, emptied for this test, seen through the test's app."""
+    with smtp_server.sink.lock:
+        smtp_server.sink.received.clear()
+    return Mailbox(smtp_server, app)
 
 
 @pytest.fixture

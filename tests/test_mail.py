@@ -1,9 +1,8 @@
-"""The mail module: message, SMTP (plain, STARTTLS, SSL, login), retries, queue."""
+"""The mail module: message, SMTP (plain, STARTTLS, SSL, login), error kinds."""
 
 import datetime
 import ipaddress
 import logging
-import os
 import smtplib
 import ssl
 
@@ -15,7 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from app import events, mail
+from app import mail
 from tests.mailserver import Sink
 from tests.servers import free_port
 
@@ -29,12 +28,8 @@ def message(to="ada@example.com"):
 
 
 def smtp_settings(port, **changes):
-    values = {"host": "127.0.0.1", "port": port, "timeout": 5, "backoff": 0.001}
+    values = {"host": "127.0.0.1", "port": port, "timeout": 5}
     return mail.SmtpSettings(**{**values, **changes})
-
-
-def events_of(caplog, name):
-    return [r.fields for r in caplog.records if getattr(r, "event", None) == name]
 
 
 @pytest.fixture(scope="module")
@@ -185,148 +180,40 @@ def test_starttls_not_offered_never_falls_back_to_plain(smtp_factory):
     assert sink.received == []
 
 
-def job(settings, kind="test"):
-    return mail.Job(message=message(), settings=settings, kind=kind)
-
-
-def test_retries_with_backoff_then_success(monkeypatch, caplog):
-    caplog.set_level(logging.INFO)
-    calls, sleeps = [], []
-
-    def flaky(msg, settings):
-        calls.append(msg)
-        if len(calls) < 3:
-            raise ConnectionRefusedError()
-
-    monkeypatch.setattr(mail, "deliver", flaky)
-    settings = smtp_settings(1, max_attempts=3, backoff=0.5)
-    assert mail.deliver_with_retries(job(settings), sleep=sleeps.append)
-    assert len(calls) == 3
-    assert sleeps == [0.5, 1.0]
-    assert events_of(caplog, events.MAIL_SENT) == [{"kind": "test", "attempts": 3}]
-
-
-def test_gives_up_after_max_attempts(monkeypatch, caplog, closed_smtp_port):
-    caplog.set_level(logging.INFO)
-    sleeps = []
-    settings = smtp_settings(closed_smtp_port, max_attempts=4, backoff=0.25)
-    assert not mail.deliver_with_retries(job(settings), sleep=sleeps.append)
-    assert sleeps == [0.25, 0.5, 1.0]
-    assert events_of(caplog, events.MAIL_FAILED) == [
-        {"kind": "test", "attempts": 4, "error": "ConnectionRefusedError"}
-    ]
-
-
-def test_a_refused_recipient_is_not_retried(monkeypatch):
-    calls = []
-
-    def refused(msg, settings):
-        calls.append(msg)
-        raise smtplib.SMTPRecipientsRefused({"x@example.com": (550, b"no such user")})
-
-    monkeypatch.setattr(mail, "deliver", refused)
-    assert not mail.deliver_with_retries(job(smtp_settings(1)), sleep=lambda s: None)
-    assert len(calls) == 1
-
-
-def test_a_temporary_failure_is_retried(monkeypatch):
-    calls = []
-
-    def busy(msg, settings):
-        calls.append(msg)
-        raise smtplib.SMTPDataError(451, b"try again later")
-
-    monkeypatch.setattr(mail, "deliver", busy)
-    settings = smtp_settings(1, max_attempts=2)
-    assert not mail.deliver_with_retries(job(settings), sleep=lambda s: None)
-    assert len(calls) == 2
-
-
-def test_full_queue_drops_and_logs(caplog):
-    caplog.set_level(logging.INFO)
-    outbox = mail.Outbox(maxsize=2)  # never started: nothing drains it
-    settings = smtp_settings(1)
-    assert outbox.submit(job(settings))
-    assert outbox.submit(job(settings))
-    assert not outbox.submit(job(settings, kind="third"))
-    assert "mail queue full (2): a third mail dropped" in caplog.text
-    assert {"kind": "third", "reason": "queue_full"} in events_of(
-        caplog, events.MAIL_FAILED
+def test_message_id_can_be_fixed_in_advance():
+    fixed = mail.new_message_id(SENDER)
+    assert fixed.endswith("@auth.example.test>")
+    built = mail.build_message(
+        sender=SENDER, to="a@b.co", subject="s", text="t", html="h", message_id=fixed
     )
-    assert not outbox.join(timeout=0.01)
+    assert built["Message-ID"] == fixed
 
 
-def test_sender_survives_a_crash_and_keeps_going(monkeypatch, smtp_factory, caplog):
-    sink, port = smtp_factory()
-    real_deliver = mail.deliver
-
-    def deliver(msg, settings):
-        if msg["Subject"] == "boom":
-            raise RuntimeError("unexpected")
-        real_deliver(msg, settings)
-
-    monkeypatch.setattr(mail, "deliver", deliver)
-    outbox = mail.Outbox(maxsize=10).start()
-    boom = message()
-    boom.replace_header("Subject", "boom")
-    outbox.submit(mail.Job(message=boom, settings=smtp_settings(port), kind="boom"))
-    outbox.submit(job(smtp_settings(port)))
-    assert outbox.join(timeout=5)
-    assert len(sink.received) == 1
-    assert "mail sender failed on a boom mail" in caplog.text
+def test_errors_are_described_without_the_servers_text():
+    refused = smtplib.SMTPRecipientsRefused({"x@example.com": (550, b"x@example.com")})
+    assert mail.describe_error(refused) == "SMTPRecipientsRefused 550"
+    busy = smtplib.SMTPDataError(451, b"try again, x@example.com")
+    assert mail.describe_error(busy) == "SMTPDataError 451"
+    assert mail.describe_error(ConnectionRefusedError()) == "ConnectionRefusedError"
 
 
-def test_outbox_thread_is_a_daemon_started_on_first_use(app, smtp_factory):
-    sink, port = smtp_factory()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
-    with app.test_request_context():
-        mail.send_mail(to="ada@example.com", subject="s", text="t", html="<p>h</p>")
-    outbox = mail.get_outbox(1)
-    assert outbox.thread.daemon and outbox.thread.is_alive()
-    assert outbox.thread.name == "mail-sender"
-    assert outbox.pid == os.getpid()
-    assert mail.join_outbox(5)
-    assert len(sink.received) == 1
+def test_temporary_and_permanent_answers():
+    assert not mail.is_permanent(smtplib.SMTPDataError(451, b"later"))
+    assert mail.is_permanent(smtplib.SMTPDataError(554, b"no"))
+    assert not mail.is_permanent(ConnectionRefusedError())
+    mixed = smtplib.SMTPRecipientsRefused({"a@b.co": (550, b""), "c@d.co": (450, b"")})
+    assert not mail.is_permanent(mixed)
 
 
-def test_a_forked_worker_starts_its_own_sender(app, smtp_factory):
-    sink, port = smtp_factory()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
-    parent_outbox = mail.get_outbox(10)
-    pid = os.fork()
-    if pid == 0:  # the child, as a gunicorn worker would be
-        code = 1
-        try:
-            if mail._outbox is None:
-                with app.test_request_context():
-                    mail.send_mail(to="w@example.com", subject="s", text="t", html="h")
-                child = mail.get_outbox(10)
-                drained = mail.join_outbox(5)
-                if child is not parent_outbox and child.thread.is_alive() and drained:
-                    code = 0
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    assert [m.rcpt_tos for m in sink.received] == [["w@example.com"]]
-    assert mail.get_outbox(10) is parent_outbox
-
-
-def test_join_outbox_without_an_outbox_is_immediate(monkeypatch):
-    monkeypatch.setattr(mail, "_outbox", None)
-    assert mail.join_outbox(0)
-
-
-def test_send_mail_without_server_logs_in_development(app, caplog):
+def test_log_mail_writes_the_mail(caplog):
     caplog.set_level(logging.INFO, logger="app.mail")
-    app.config["MAIL_SERVER"] = None
-    with app.test_request_context():
-        sent = mail.send_mail(
-            to="ada@example.com",
-            subject="Subject line",
-            text="Open https://app.example.test/x?token=abc",
-            html="<p>html</p>",
-        )
-    assert sent
+    built = mail.build_message(
+        sender=SENDER,
+        to="ada@example.com",
+        subject="Subject line",
+        text="Open https://app.example.test/x?token=abc",
+        html="<p>html</p>",
+    )
+    mail.log_mail(built, kind="test")
     assert "https://app.example.test/x?token=abc" in caplog.text
     assert "To: ada@example.com" in caplog.text

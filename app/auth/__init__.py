@@ -4,4 +4,16 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from app.auth import routes  # noqa: E402,F401  (routes attach themselves to bp)
+# routes attach themselves to bp.
+from app.auth import account_mail, password_services, routes  # noqa: E402,F401
+from app.outbox import register_preparer  # noqa: E402
+
+
+@bp.record_once
+def register_mail_preparers(state):
+    """The outbox sender turns reset requests into mails (or none)."""
+    register_preparer(
+        state.app,
+        account_mail.KIND_PASSWORD_RESET,
+        password_services.prepare_password_reset,
+    )

@@ -1,4 +1,7 @@
-"""The account mails (reset link, password changed, verify email), built and sent.
+"""The account mails (reset link, password changed, verify email), built and queued.
+
+Each goes into the outbox in the caller's transaction (app/outbox); nothing here
+commits or talks SMTP.
 
 Links start with FRONTEND_URL, never with the request's Host: a forged Host header must
 not turn a reset mail into a link to someone else's site.
@@ -8,7 +11,7 @@ from urllib.parse import urlencode
 
 from flask import current_app, render_template
 
-from app import clock, mail
+from app import clock, outbox
 
 KIND_PASSWORD_RESET = "password_reset"
 KIND_PASSWORD_CHANGED = "password_changed"
@@ -31,7 +34,8 @@ def describe_duration(seconds):
     return f"{seconds} seconds"
 
 
-def _send(*, user, kind, subject, template, **context):
+def render(*, user, subject, template, **context):
+    """The MailContent of one account mail to `user`."""
     context = {
         "subject": subject,
         "name": user.name,
@@ -40,21 +44,24 @@ def _send(*, user, kind, subject, template, **context):
         **context,
     }
     # .html templates autoescape, so a name like "<script>" stays text in the HTML part.
-    # Through the module attribute, so a test patching app.mail.send_mail sees it.
-    return mail.send_mail(
+    return outbox.MailContent(
         to=user.email,
         subject=subject,
         text=render_template(f"mail/{template}.txt", **context),
         html=render_template(f"mail/{template}.html", **context),
-        kind=kind,
     )
 
 
-def send_password_reset(*, user, token):
-    """Mail the reset link `{FRONTEND_URL}/reset-password?token=...`."""
-    return _send(
+def queue_password_reset(*, email):
+    """Queue a reset request for `email`; the sender makes the mail, if any
+    (`password_reset_mail`), so the request path does the same work either way."""
+    return outbox.enqueue_request(kind=KIND_PASSWORD_RESET, to=email)
+
+
+def password_reset_mail(*, user, token):
+    """The reset link mail `{FRONTEND_URL}/reset-password?token=...`."""
+    return render(
         user=user,
-        kind=KIND_PASSWORD_RESET,
         subject="Reset your password",
         template="password_reset",
         link=frontend_link("/reset-password", token=token),
@@ -62,26 +69,26 @@ def send_password_reset(*, user, token):
     )
 
 
-def send_password_changed(*, user, via_reset=False):
-    """Mail the notice that the password was changed (or reset)."""
+def queue_password_changed(*, user, via_reset=False):
+    """Queue the notice that the password was changed (or reset)."""
     when = clock.now().strftime("%Y-%m-%d %H:%M UTC")
-    return _send(
+    content = render(
         user=user,
-        kind=KIND_PASSWORD_CHANGED,
         subject="Your password was changed",
         template="password_changed",
         when=when,
         via_reset=via_reset,
     )
+    return outbox.enqueue(content, kind=KIND_PASSWORD_CHANGED)
 
 
-def send_verify_email(*, user, token):
-    """Mail the verification link `{FRONTEND_URL}/verify-email?token=...`."""
-    return _send(
+def queue_verify_email(*, user, token):
+    """Queue the verification link `{FRONTEND_URL}/verify-email?token=...`."""
+    content = render(
         user=user,
-        kind=KIND_VERIFY_EMAIL,
         subject="Confirm your email address",
         template="verify_email",
         link=frontend_link("/verify-email", token=token),
         valid_for=describe_duration(current_app.config["EMAIL_VERIFY_TTL"]),
     )
+    return outbox.enqueue(content, kind=KIND_VERIFY_EMAIL)

@@ -18,8 +18,8 @@ def request_verification(*, user):
         purpose=PURPOSE_EMAIL_VERIFY,
         ttl_seconds=current_app.config["EMAIL_VERIFY_TTL"],
     )
+    account_mail.queue_verify_email(user=user, token=token)
     db.session.commit()
-    account_mail.send_verify_email(user=user, token=token)
     return True
 
 

@@ -11,23 +11,32 @@ from app.models.one_time_token import PURPOSE_PASSWORD_RESET
 
 
 def request_password_reset(*, email):
-    """Mail a reset link when the email has an active account; silent otherwise."""
+    """Queue a reset request; the sender mails a link if the account is active.
+
+    Known, unknown or disabled email: the same INSERT and commit here and the same
+    202, so neither the answer nor its timing tells which accounts exist. The
+    lookup, the token and the mail happen in the sender (`prepare_password_reset`).
+    """
+    account_mail.queue_password_reset(email=email)
+    db.session.commit()
+
+
+def prepare_password_reset(email):
+    """The outbox sender's half of a reset request: token and mail, or None.
+
+    Runs in the sender's transaction: the token commits with the mail carrying it.
+    """
     user = find_user_by_email(email)
     if user is None or not user.is_active:
-        # Unknown email: no token, no mail, nothing written, and the same 202 (no
-        # account enumeration). A real account costs one more INSERT; the SMTP work,
-        # which would show in the timing, happens off the request path.
-        db.session.rollback()
         events.emit(events.RESET_REQUESTED, user_id=None)
-        return
+        return None
     token = account_tokens.issue_token(
         user_id=user.id,
         purpose=PURPOSE_PASSWORD_RESET,
         ttl_seconds=current_app.config["PASSWORD_RESET_TTL"],
     )
-    db.session.commit()
     events.emit(events.RESET_REQUESTED, user_id=str(user.id))
-    account_mail.send_password_reset(user=user, token=token)
+    return account_mail.password_reset_mail(user=user, token=token)
 
 
 def reset_password(*, token, new_password):
@@ -53,9 +62,9 @@ def reset_password(*, token, new_password):
     revoked = sessions.revoke_user_sessions(
         user_id=user.id, reason=sessions.REVOKED_PASSWORD_RESET
     )
+    account_mail.queue_password_changed(user=user, via_reset=True)
     db.session.commit()
     events.emit(events.RESET_COMPLETED, user_id=str(user.id), sessions_revoked=revoked)
-    account_mail.send_password_changed(user=user, via_reset=True)
 
 
 def change_password(*, user, current_session_id, old_password, new_password):
@@ -76,6 +85,6 @@ def change_password(*, user, current_session_id, old_password, new_password):
         reason=sessions.REVOKED_PASSWORD_CHANGE,
         keep_session_id=current_session_id,
     )
+    account_mail.queue_password_changed(user=user)
     db.session.commit()
     events.emit(events.PASSWORD_CHANGED, user_id=str(user.id), sessions_revoked=revoked)
-    account_mail.send_password_changed(user=user)

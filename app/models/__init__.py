@@ -1,7 +1,8 @@
 """All tables, imported here so metadata is complete for Alembic."""
 
 from app.models.one_time_token import OneTimeToken
+from app.models.outbox import OutboxMail
 from app.models.session import UserSession
 from app.models.user import User
 
-__all__ = ["OneTimeToken", "User", "UserSession"]
+__all__ = ["OneTimeToken", "OutboxMail", "User", "UserSession"]

@@ -4,17 +4,9 @@ import pytest
 from jwt.api_jws import PyJWS
 
 from app.users import admin
-from tests.helpers import assert_error, assert_ok, sent_statements
+from tests.helpers import assert_error, assert_ok
 
 ME = "/api/v1/users/me"
-
-
-@pytest.fixture
-def statements(app):
-    """The SQL statements the app sends while the test runs (BEGIN aside)."""
-    # SQLite's BEGIN (app/database.py emits it) opens a transaction; no query.
-    with sent_statements(app, lambda sql: not sql.startswith("BEGIN")) as sent:
-        yield sent
 
 
 def test_access_token_is_verified_once_per_request(auth, monkeypatch):

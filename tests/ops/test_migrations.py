@@ -14,7 +14,7 @@ from sqlalchemy import inspect, text
 from app import create_app
 from app.extensions import db
 
-APP_TABLES = {"users", "sessions", "one_time_tokens"}
+APP_TABLES = {"users", "sessions", "one_time_tokens", "mail_outbox"}
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:Skipped unsupported reflection"),
