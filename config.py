@@ -161,6 +161,9 @@ class Config:
 
         # Observability
         self.METRICS_ENABLED = as_bool(env("METRICS_ENABLED"), True)
+        # Scrapers send `Authorization: Bearer <METRICS_TOKEN>`; production serves
+        # /metrics only with one (its counters would tell who has an account).
+        self.METRICS_TOKEN = env("METRICS_TOKEN") or None
         self.LOG_LEVEL = env("LOG_LEVEL", "INFO").upper()
         # /health answers within this budget even when a dependency hangs.
         self.HEALTH_CHECK_TIMEOUT_MS = as_int(env("HEALTH_CHECK_TIMEOUT_MS"), 1500)
