@@ -134,6 +134,8 @@ def base_env(database_url):
         BCRYPT_ROUNDS=str(BCRYPT_ROUNDS),
         # The bench measures the work of each endpoint, not the limiter refusing it.
         RATELIMIT_ENABLED="false",
+        # Production serves /metrics (and counts requests for it) only with a token.
+        METRICS_TOKEN=secrets.token_urlsafe(32),
         RATELIMIT_STORAGE_URI=os.environ.get("BENCH_REDIS_URL") or "memory://",
         LOG_LEVEL=os.environ.get("LOG_LEVEL", "INFO"),
         PYTHONDONTWRITEBYTECODE="1",
