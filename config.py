@@ -115,7 +115,11 @@ class Config:
         # Logins waiting for a bcrypt seat per worker, and for how long; past either
         # bound a login is 503 busy at once (Retry-After), so that waiting logins
         # never hold every thread while cheap requests queue behind them.
-        self.BCRYPT_MAX_WAITING = as_int(env("BCRYPT_MAX_WAITING"), 8)
+        # Default: all but 4 of a worker's threads (gunicorn.conf.py's GUNICORN_THREADS).
+        threads = as_int(env("GUNICORN_THREADS"), 16)
+        self.BCRYPT_MAX_WAITING = as_int(
+            env("BCRYPT_MAX_WAITING"), max(1, threads - 4)
+        )
         self.BCRYPT_MAX_WAIT_MS = as_int(env("BCRYPT_MAX_WAIT_MS"), 5000)
         self.DEBUG = as_bool(env("FLASK_DEBUG")) or as_bool(env("DEBUG"))
 
