@@ -1,13 +1,11 @@
 """Security headers on every answer: success, errors, 429, 500, preflight, metrics."""
 
-import secrets
-
 import pytest
 
 from app import create_app
 from app.extensions import db
 from tests.conftest import PASSWORD
-from tests.helpers import assert_error
+from tests.helpers import assert_error, production_settings
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 LOGIN = "/api/v1/auth/login"
@@ -79,16 +77,9 @@ def test_a_view_can_set_its_own_csp(app, client):
 
 
 def production_app(database_url, **overrides):
-    settings = {
-        "APP_ENV": "production",
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "SECRET_KEY": secrets.token_urlsafe(48),
-        "JWT_SECRET_KEY": secrets.token_urlsafe(48),
-        "RATELIMIT_ENABLED": False,
-        "BCRYPT_ROUNDS": 10,
-        **overrides,
-    }
-    return create_app(settings)
+    return create_app(
+        production_settings(SQLALCHEMY_DATABASE_URI=database_url, **overrides)
+    )
 
 
 @pytest.mark.parametrize("path", ["/health", "/no/such/route"])
