@@ -95,6 +95,7 @@ def register(body):
     tag="auth",
     errors={401: ["invalid_credentials"], 403: ["account_disabled"]},
     auth_mode=True,
+    device_cookie=True,
 )
 @response(
     LoginDataSchema,
@@ -301,7 +302,12 @@ PASSWORD_CHANGED = "Password changed. Your other sessions have been signed out."
 
 
 @bp.post("/password/change")
-@operation(tag="password", security=ACCESS, errors={400: ["invalid_credentials"]})
+@operation(
+    tag="password",
+    security=ACCESS,
+    errors={400: ["invalid_credentials"]},
+    device_cookie=True,
+)
 @response(
     MessageSchema,
     examples={"done": example("Changed", {"message": PASSWORD_CHANGED})},
