@@ -238,7 +238,7 @@ def no_known_device():
 
 
 def account_unless_known_device():
-    return no_account() or not no_known_device()
+    return no_account() or known_device() is not None
 
 
 def password_refused(response):
