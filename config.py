@@ -117,7 +117,11 @@ class Config:
         # Logins waiting for a bcrypt seat per worker, and for how long; past either
         # bound a login is 503 busy at once (Retry-After), so that waiting logins
         # never hold every thread while cheap requests queue behind them.
-        self.BCRYPT_MAX_WAITING = as_int(env("BCRYPT_MAX_WAITING"), 8)
+        # Default: all but 4 of a worker's threads (gunicorn.conf.py's GUNICORN_THREADS).
+        threads = as_int(env("GUNICORN_THREADS"), 16)
+        self.BCRYPT_MAX_WAITING = as_int(
+            env("BCRYPT_MAX_WAITING"), max(1, threads - 4)
+        )
         self.BCRYPT_MAX_WAIT_MS = as_int(env("BCRYPT_MAX_WAIT_MS"), 5000)
         self.DEBUG = as_bool(env("FLASK_DEBUG")) or as_bool(env("DEBUG"))
 
@@ -163,6 +167,9 @@ class Config:
 
         # Observability
         self.METRICS_ENABLED = as_bool(env("METRICS_ENABLED"), True)
+        # Scrapers send `Authorization: Bearer <METRICS_TOKEN>`; production serves
+        # /metrics only with one (its counters would tell who has an account).
+        self.METRICS_TOKEN = env("METRICS_TOKEN") or None
         self.LOG_LEVEL = env("LOG_LEVEL", "INFO").upper()
         # /health answers within this budget even when a dependency hangs.
         self.HEALTH_CHECK_TIMEOUT_MS = as_int(env("HEALTH_CHECK_TIMEOUT_MS"), 1500)

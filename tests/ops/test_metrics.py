@@ -185,3 +185,28 @@ def test_rate_limited_login_is_counted(client, make_user):
 @pytest.mark.config(METRICS_ENABLED=False)
 def test_metrics_can_be_turned_off(client):
     assert_error(client.get("/metrics"), 404, "not_found")
+
+
+@pytest.mark.config(METRICS_TOKEN="scrape-" + "x1y2z3" * 6)
+def test_metrics_token_is_required_when_set(client):
+    token = "scrape-" + "x1y2z3" * 6
+    assert_error(client.get("/metrics"), 401, "token_missing")
+    wrong = client.get("/metrics", headers={"Authorization": "Bearer nope"})
+    assert_error(wrong, 401, "token_invalid")
+    odd = client.get("/metrics", headers={"Authorization": "Bearer \u00e9t\u00e9"})
+    assert_error(odd, 401, "token_invalid")
+    right = client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+    assert right.status_code == 200
+    assert right.mimetype == "text/plain"
+
+
+def test_production_serves_metrics_only_with_a_token():
+    from app.observability.metrics import metrics_served
+
+    base = {"METRICS_ENABLED": True, "APP_ENV": "production", "METRICS_TOKEN": None}
+    assert metrics_served(base) is False
+    assert metrics_served({**base, "METRICS_TOKEN": "t" * 40}) is True
+    assert metrics_served({**base, "APP_ENV": "development"}) is True
+    assert metrics_served({**base, "METRICS_ENABLED": False, "APP_ENV": "testing"}) is (
+        False
+    )
