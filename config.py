@@ -71,6 +71,8 @@ class Config:
             env("REFRESH_REUSE_GRACE_SECONDS"), 10
         )
         self.SESSION_RETENTION_DAYS = as_int(env("SESSION_RETENTION_DAYS"), 30)
+        # How long a device token (app/auth/devices.py) keeps a device known.
+        self.DEVICE_TOKEN_TTL_DAYS = as_int(env("DEVICE_TOKEN_TTL_DAYS"), 365)
         self.JWT_ALGORITHM = env("JWT_ALGORITHM", "HS256")
         # RFC 9068 `iss` and `aud` of access tokens; verifiers check both.
         self.JWT_ISSUER = env("JWT_ISSUER") or "auth-server"

@@ -3,6 +3,7 @@
 from flask import Flask
 
 from app.auth import bp as auth_bp
+from app.auth.devices import register_device_key
 from app.auth.jwks import bp as jwks_bp
 from app.auth.jwks import register_signing_keys
 from app.auth.passwords import register_bcrypt_gate
@@ -36,6 +37,7 @@ def create_app(overrides=None):
     register_extensions(app)
     register_signing_keys(app)
     register_token_keys(app)
+    register_device_key(app)
     register_bcrypt_gate(app)
     register_request_hooks(app)
     register_security_headers(app)

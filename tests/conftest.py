@@ -219,6 +219,7 @@ class Caller:
     access_token: str
     refresh_token: str | None = None
     csrf_token: str | None = None
+    device_token: str | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -281,6 +282,7 @@ class AuthActions:
             csrf_token=cookie_value(client, "csrf_refresh_token")
             if mode == "cookie"
             else None,
+            device_token=data.get("deviceToken"),
             extra={"email": email, "password": password, "mode": mode},
         )
 

@@ -96,4 +96,5 @@ def test_login_answer_is_the_declared_profile(auth):
         "expiresIn",
         "refreshToken",
         "refreshExpiresIn",
+        "deviceToken",
     }
