@@ -25,6 +25,7 @@ from tests.mailserver import (  # noqa: F401  (fixtures and hook: a real SMTP se
     mailbox,
     smtp_server,
 )
+from tests.urls import AUTH, LOGIN, REGISTER
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 # With it set (CI's second pass: redis://127.0.0.1:6379), every app counts its rate
@@ -231,7 +232,7 @@ class Caller:
         return {"Authorization": f"Bearer {self.refresh_token}"}
 
 
-COOKIE_PATHS = {"refresh_token": "/api/v1/auth", "csrf_refresh_token": "/"}
+COOKIE_PATHS = {"refresh_token": AUTH, "csrf_refresh_token": "/"}
 
 
 def cookie_value(client, name):
@@ -253,7 +254,7 @@ class AuthActions:
         email = email or f"ada{self.count}-{uuid.uuid4().hex[:6]}@example.com"
         headers = {"X-Auth-Mode": "bearer"} if mode == "bearer" else {}
         response = client.post(
-            "/api/v1/auth/register",
+            REGISTER,
             json={"name": name, "email": email, "password": password},
             headers=headers,
         )
@@ -264,7 +265,7 @@ class AuthActions:
         client = client or self.app.test_client()
         headers = {"X-Auth-Mode": "bearer"} if mode == "bearer" else {}
         response = client.post(
-            "/api/v1/auth/login",
+            LOGIN,
             json={"email": email, "password": password},
             headers=headers,
         )

@@ -14,11 +14,8 @@ import pytest
 from app.auth import passwords
 from tests.conftest import PASSWORD
 from tests.helpers import cookie_attributes, set_cookie_headers
+from tests.urls import AUTH, EMAIL_VERIFY_REQUEST, LOGIN, LOGOUT, PASSWORD_CHANGE
 
-LOGIN = "/api/v1/auth/login"
-CHANGE = "/api/v1/auth/password/change"
-VERIFY_REQUEST = "/api/v1/auth/email/verify/request"
-LOGOUT = "/api/v1/auth/logout"
 WRONG = "not the password 42"
 NEW_PASSWORD = "a brand new passphrase 42"
 MANY = "1000 per minute"
@@ -53,7 +50,10 @@ def change(caller, old=WRONG, *, ip="192.0.2.1", device=None):
     if device is not None:
         body["deviceToken"] = device
     return caller.client.post(
-        CHANGE, json=body, headers=caller.headers, environ_base={"REMOTE_ADDR": ip}
+        PASSWORD_CHANGE,
+        json=body,
+        headers=caller.headers,
+        environ_base={"REMOTE_ADDR": ip},
     )
 
 
@@ -116,7 +116,7 @@ def test_browser_device_cookie_lets_the_owner_in_while_locked(app, auth):
     assert attributes["httponly"] is True
     assert attributes["secure"] is True
     assert attributes["samesite"] == "Strict"
-    assert attributes["path"] == "/api/v1/auth"
+    assert attributes["path"] == AUTH
     assert int(attributes["max-age"]) == 365 * 86400
 
 
@@ -169,7 +169,7 @@ def test_an_invalid_device_token_is_ignored(app, auth, token):
     assert_limited(login(app.test_client(), email, PASSWORD, device=token))
     # Sent as the cookie (within what a browser keeps): ignored the same way.
     client = app.test_client()
-    client.set_cookie("device_token", token[:3000], path="/api/v1/auth")
+    client.set_cookie("device_token", token[:3000], path=AUTH)
     assert_limited(login(client, email, PASSWORD, bearer=False))
 
 
@@ -275,7 +275,9 @@ def test_successful_password_changes_do_not_count(app, auth):
     for number in range(4):
         new = f"{NEW_PASSWORD} {number}"
         response = owner.client.post(
-            CHANGE, json={"oldPassword": old, "newPassword": new}, headers=owner.headers
+            PASSWORD_CHANGE,
+            json={"oldPassword": old, "newPassword": new},
+            headers=owner.headers,
         )
         assert response.status_code == 200, response.get_json()
         old = new
@@ -293,7 +295,7 @@ def test_unauthenticated_password_changes_count_nothing(app):
     client = app.test_client()
     body = {"oldPassword": WRONG, "newPassword": NEW_PASSWORD}
     for _ in range(3):
-        response = client.post(CHANGE, json=body)
+        response = client.post(PASSWORD_CHANGE, json=body)
         assert response.status_code == 401
         assert "X-RateLimit-Limit" not in response.headers
 
@@ -303,7 +305,7 @@ def test_unauthenticated_password_changes_count_nothing(app):
 
 def request_verification(caller, ip="192.0.2.1"):
     return caller.client.post(
-        VERIFY_REQUEST, headers=caller.headers, environ_base={"REMOTE_ADDR": ip}
+        EMAIL_VERIFY_REQUEST, headers=caller.headers, environ_base={"REMOTE_ADDR": ip}
     )
 
 
