@@ -13,9 +13,9 @@ import pytest
 
 from app import create_app, create_maintenance_app
 from app.guard import UnsafeConfiguration, worker_count_problem
-from tests.keys.support import key_pair
+from tests.auth.keys.support import key_pair
+from tests.servers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 FLASK = Path(sys.executable).with_name("flask")
 SECRET = secrets.token_urlsafe(48)
 SAFE = {
@@ -101,6 +101,7 @@ def test_memory_limits_are_judged_by_gunicorns_real_worker_count():
     assert worker_count_problem({**SAFE, "APP_ENV": "development"}, 8) is None
 
 
+@pytest.mark.live_server
 def test_gunicorn_refuses_memory_limits_with_several_workers(tmp_path):
     """`-w 2` on the command line: WEB_CONCURRENCY (1) is not what gunicorn runs."""
     env = {

@@ -19,6 +19,7 @@ DOCUMENTED_URL = "http://127.0.0.1:8000"
 BLOCK_TIMEOUT = 60
 
 pytestmark = [
+    pytest.mark.live_server,
     pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed"),
     # The server has its own SQLite; the PostgreSQL pass would only repeat this.
     pytest.mark.skipif(

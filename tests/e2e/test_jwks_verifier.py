@@ -9,9 +9,9 @@ import httpx
 import jwt
 import pytest
 
+from tests.auth.keys.support import key_pair
 from tests.e2e.conftest import PASSWORD
 from tests.helpers import skip_or_fail
-from tests.keys.support import key_pair
 from tests.servers import ROOT, run_gunicorn
 
 VERIFIER = ROOT / "examples" / "jwks-verifier"

@@ -41,9 +41,12 @@ def tool_param(tool):
 with_each_tool = pytest.mark.parametrize("tool", [tool_param(tool) for tool in TOOLS])
 
 # The server has its own SQLite; the PostgreSQL pass would only repeat this.
-pytestmark = pytest.mark.skipif(
-    bool(os.environ.get("TEST_DATABASE_URL")), reason="runs on the SQLite pass"
-)
+pytestmark = [
+    pytest.mark.live_server,
+    pytest.mark.skipif(
+        bool(os.environ.get("TEST_DATABASE_URL")), reason="runs on the SQLite pass"
+    ),
+]
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ document describes (status, body schema, error `code` enum, content type).
 import pytest
 import schemathesis
 
+from tests.auth.keys.support import asymmetric_settings
 from tests.helpers import assert_error
-from tests.keys.support import asymmetric_settings
 from tests.tokens import expired_access_token
 from tests.urls import HEALTH, JWKS, ME, OPENAPI, REFRESH, REGISTER
 

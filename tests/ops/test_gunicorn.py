@@ -3,11 +3,14 @@
 import re
 import uuid
 
+import pytest
 import requests
 
-from tests.ops.test_metrics import parse, value
+from tests.observability.test_metrics import parse, value
 from tests.servers import run_gunicorn
 from tests.urls import LOGIN
+
+pytestmark = pytest.mark.live_server
 
 MAX_LOGINS = 300
 

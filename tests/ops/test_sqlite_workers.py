@@ -14,10 +14,13 @@ import requests
 from tests.servers import run_gunicorn
 from tests.urls import LOGIN, ME, REFRESH, REGISTER
 
-pytestmark = pytest.mark.skipif(
-    bool(os.environ.get("TEST_DATABASE_URL")),
-    reason="SQLite-specific; runs in the SQLite pass",
-)
+pytestmark = [
+    pytest.mark.live_server,
+    pytest.mark.skipif(
+        bool(os.environ.get("TEST_DATABASE_URL")),
+        reason="SQLite-specific; runs in the SQLite pass",
+    ),
+]
 
 CLIENTS = 4
 DURATION = 10  # seconds of load

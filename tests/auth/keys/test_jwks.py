@@ -8,7 +8,7 @@ import pytest
 from jwt import PyJWKClient
 
 from app.auth.keys import jwk_thumbprint
-from tests.keys.support import asymmetric_settings, key_pair, serving, token_parts
+from tests.auth.keys.support import asymmetric_settings, key_pair, serving, token_parts
 from tests.urls import JWKS, ME
 
 PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
@@ -63,6 +63,7 @@ def register_over_http(base_url, email):
         return json.load(answer)["data"]
 
 
+@pytest.mark.live_server
 def test_independent_verifier_validates_an_access_token(app, algorithm, monkeypatch):
     """PyJWT's PyJWKClient fetches the JWKS over HTTP and checks a token (RFC 9068)."""
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")

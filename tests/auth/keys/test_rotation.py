@@ -2,8 +2,8 @@
 
 import pytest
 
+from tests.auth.keys.support import asymmetric_settings, key_pair, token_parts
 from tests.helpers import assert_error
-from tests.keys.support import asymmetric_settings, key_pair, token_parts
 from tests.urls import JWKS, ME, REFRESH
 
 

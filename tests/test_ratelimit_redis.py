@@ -16,6 +16,8 @@ from tests.helpers import skip_or_fail
 from tests.servers import run_gunicorn
 from tests.urls import LOGIN
 
+pytestmark = pytest.mark.live_server
+
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 IP_LIMIT, ACCOUNT_LIMIT = 5, 3
 PHASE_SECONDS = 30

@@ -6,8 +6,12 @@ import json
 
 import pytest
 
+from tests.auth.sessions.test_bad_tokens import (
+    ACCESS_ENDPOINTS,
+    REFRESH_ENDPOINTS,
+    call,
+)
 from tests.helpers import assert_error
-from tests.sessions.test_bad_tokens import ACCESS_ENDPOINTS, REFRESH_ENDPOINTS, call
 from tests.urls import REFRESH, REGISTER
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers import ROOT
 from tests.urls import ME, REGISTER
 
-ROOT = Path(__file__).resolve().parents[2]
 FLASK = Path(sys.executable).with_name("flask")
 
 

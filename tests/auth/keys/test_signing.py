@@ -6,8 +6,7 @@ import hmac
 import jwt
 import pytest
 
-from tests.helpers import assert_error
-from tests.keys.support import (
+from tests.auth.keys.support import (
     asymmetric_settings,
     b64url_json,
     key_pair,
@@ -15,6 +14,7 @@ from tests.keys.support import (
     sign_raw,
     token_parts,
 )
+from tests.helpers import assert_error
 from tests.urls import JWKS, ME, REFRESH
 
 

@@ -3,8 +3,8 @@
 import jwt
 
 from app.auth.keys import hs_kid
+from tests.auth.keys.support import b64url_json, token_parts
 from tests.helpers import assert_error
-from tests.keys.support import b64url_json, token_parts
 from tests.urls import JWKS, LOGIN, ME
 
 SECRET_A = "a" * 20 + "-first-secret-of-forty-chars"

@@ -4,7 +4,7 @@ import pytest
 
 from app import create_app
 from app.auth.keys import KeyConfigError
-from tests.keys.support import key_pair, new_private_key, private_pem
+from tests.auth.keys.support import key_pair, new_private_key, private_pem
 
 
 def start(**overrides):

@@ -1,6 +1,6 @@
 import pytest
 
-from tests.keys.support import ASYMMETRIC
+from tests.auth.keys.support import ASYMMETRIC
 
 
 @pytest.fixture
