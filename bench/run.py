@@ -44,6 +44,7 @@ LOGIN_CONNECTIONS = setting("BENCH_LOGIN_CONNECTIONS", 16)
 FLOOD_ME_CONNECTIONS = setting("BENCH_FLOOD_ME_CONNECTIONS", 4)
 # More login clients than a worker has threads: the bcrypt gate must shed, not pile up.
 FLOOD_CONNECTIONS = setting("BENCH_FLOOD_CONNECTIONS", 32)
+HEALTH_CONNECTIONS = 1  # a load balancer's probe
 WRK_THREADS = setting("BENCH_WRK_THREADS", 1)
 USERS = setting("BENCH_USERS", 1000)
 COOKIE_POOL = setting("BENCH_COOKIE_POOL", 20000)
@@ -564,16 +565,24 @@ def bench_app(env, workdir, figures, bare=None):
                 FLOOD_ME_CONNECTIONS,
                 tokens,
             )
+            figures["health_alone"] = run_wrk(
+                srv, url, "health.lua", "GET /health alone", HEALTH_CONNECTIONS
+            )
             print(
                 f"  login flood ({FLOOD_CONNECTIONS} connections) beside "
-                f"GET /users/me ({FLOOD_ME_CONNECTIONS} connections), {DURATION} s",
+                f"GET /users/me ({FLOOD_ME_CONNECTIONS} connections) and GET /health "
+                f"({HEALTH_CONNECTIONS}), {DURATION} s",
                 flush=True,
             )
             settle(srv)
             flood = wrk(url, "login.lua", FLOOD_CONNECTIONS, DURATION, logins)
             me = wrk(url, "users_me.lua", FLOOD_ME_CONNECTIONS, DURATION, tokens)
+            health = wrk(url, "health.lua", HEALTH_CONNECTIONS, DURATION)
             figures["me_flood"] = collect(
                 me, "GET /users/me under login flood", FLOOD_ME_CONNECTIONS
+            )
+            figures["health_flood"] = collect(
+                health, "GET /health under login flood", HEALTH_CONNECTIONS
             )
             figures["flood"] = collect(
                 flood, "login flood (beside /users/me)", FLOOD_CONNECTIONS
@@ -644,6 +653,11 @@ def render(figures, info):
         row(figures["login"], ratio_text(figures["login"].rate, limit, "bcrypt"))
     if "me_alone" in figures:
         row(figures["me_alone"], "p99 reference for the flood")
+    if "health_flood" in figures:
+        row(figures["health_alone"], "p99 reference for the flood")
+        alone = figures["health_alone"].p99_ms
+        factor = figures["health_flood"].p99_ms / alone if alone else 0
+        row(figures["health_flood"], f"p99 {factor:.1f}× the one alone")
     if "me_flood" in figures:
         alone = figures["me_alone"].p99_ms
         factor = figures["me_flood"].p99_ms / alone if alone else 0
@@ -689,6 +703,15 @@ def render(figures, info):
             "/users/me p99 under login flood",
             f"{factor:.1f}× ({figures['me_flood'].p99_ms:.1f} ms vs "
             f"{figures['me_alone'].p99_ms:.1f} ms)",
+            "≤ 5×",
+            factor <= 5.0,
+        )
+    if "health_flood" in figures and figures["health_alone"].p99_ms:
+        factor = figures["health_flood"].p99_ms / figures["health_alone"].p99_ms
+        check(
+            "/health p99 under login flood",
+            f"{factor:.1f}× ({figures['health_flood'].p99_ms:.1f} ms vs "
+            f"{figures['health_alone'].p99_ms:.1f} ms)",
             "≤ 5×",
             factor <= 5.0,
         )
