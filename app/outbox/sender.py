@@ -19,6 +19,7 @@ from flask import current_app
 
 from app import clock, events, mail
 from app.extensions import db
+from app.outages import record_outage
 from app.outbox import store
 
 log = logging.getLogger(__name__)
@@ -187,8 +188,10 @@ class Sender:
         while not self.stopping.is_set():
             try:
                 deliver_due(self.app, owner=self.owner, stop=self.stopping)
-            except Exception:  # database away: try again at the next poll
-                log.exception("mail sender could not read the outbox")
+            except Exception as error:  # database away: try again at the next poll
+                # An outage is one line per kind and period, not one per poll.
+                if not record_outage(error):
+                    log.exception("mail sender could not read the outbox")
             self.wakeup.wait(interval)
             self.wakeup.clear()
 
