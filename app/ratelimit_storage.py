@@ -10,9 +10,9 @@ already waiting on Redis answer 500) and returns to Redis after a back-off of up
 - in memory each limit is divided by `fallback_divisor` (the workers of this host
   times RATELIMIT_FALLBACK_HOSTS), so the processes together never let more through
   than the configured limit;
-- while Redis is away a background probe pings it every PROBE_INTERVAL_SECONDS;
-  once it answers, the entries taken in memory are added to Redis (a client does
-  not start afresh) and the limits are counted there again.
+- while Redis is away a background thread pings it every PROBE_INTERVAL_SECONDS,
+  requests or not; once it answers, the entries taken in memory are added to Redis
+  (a client does not start afresh) and the limits are counted there again.
 
 flask-limiter reaches it by the URI `failover+redis://...` (limits' storage
 registry, the documented way to add a storage).
@@ -63,8 +63,6 @@ class FailoverStorage(Storage, MovingWindowSupport):
         self.divisor = max(1, int(fallback_divisor))
         self.lock = threading.Lock()
         self.up = True
-        self.probing = False
-        self.next_probe = 0.0
         self.journal = deque(maxlen=JOURNAL_LIMIT)
 
     @property
@@ -76,7 +74,6 @@ class FailoverStorage(Storage, MovingWindowSupport):
     def on_primary(self, method, *args):
         """(True, result) from Redis, or (False, None) when it is away or fails."""
         if not self.up:
-            self.maybe_probe()
             return False, None
         try:
             return True, getattr(self.primary, method)(*args)
@@ -89,56 +86,54 @@ class FailoverStorage(Storage, MovingWindowSupport):
             if not self.up:
                 return
             self.up = False
-            self.next_probe = time.monotonic() + PROBE_INTERVAL_SECONDS
         OUTAGES.record("rate_limit_storage", type(error).__name__)
-
-    def maybe_probe(self):
-        with self.lock:
-            if self.probing or time.monotonic() < self.next_probe:
-                return
-            self.probing = True
-        threading.Thread(
-            target=self.probe, name="rate-limit-probe", daemon=True
-        ).start()
+        # Started here, in the worker (never before gunicorn forks it).
+        probe = threading.Thread(target=self.probe, name="rate-limit-probe")
+        probe.daemon = True
+        probe.start()
 
     def probe(self):
-        try:
-            if self.primary.check():
-                self.recover()
+        """Ping Redis every PROBE_INTERVAL_SECONDS until it answers, then go back."""
+        while True:
+            time.sleep(PROBE_INTERVAL_SECONDS)
+            # check(): at most the socket timeout on a hung Redis.
+            if self.primary.check() and self.recover():
                 return
-            with self.lock:
-                self.next_probe = time.monotonic() + PROBE_INTERVAL_SECONDS
-        finally:
-            with self.lock:
-                self.probing = False
 
     def recover(self):
         # What memory took is added first, so no request on Redis finds it empty;
-        # what arrives meanwhile is taken after the switch.
-        self.replay(self.take_journal())
+        # what arrives meanwhile is added after the switch.
+        if not self.replay():
+            return False
         with self.lock:
             self.up = True
-        self.replay(self.take_journal())
+        self.replay()
         log.info(
             "rate-limit storage back",
             extra={"event": "dependency_recovered", "fields": {"kind": "rate_limit"}},
         )
+        return True
 
-    def take_journal(self):
-        with self.lock:
-            entries = list(self.journal)
-            self.journal.clear()
-        return entries
+    def replay(self):
+        """Add the entries memory took to Redis, timed now (stricter, never weaker).
 
-    def replay(self, entries):
-        """Add entries taken in memory to Redis (timed now: stricter, never weaker)."""
+        False when Redis fails meanwhile; what is left stays for the next try. Only
+        the probe thread replays, so the oldest entry is still the one it read.
+        """
         now = time.time()
-        try:
-            for key, limit, expiry, amount, taken_at in entries:
-                if taken_at + expiry > now:
+        while True:
+            with self.lock:
+                if not self.journal:
+                    return True
+                key, limit, expiry, amount, taken_at = self.journal[0]
+            if taken_at + expiry > now:
+                try:
                     self.primary.acquire_entry(key, limit, expiry, amount)
-        except self.primary.base_exceptions as error:
-            self.went_down(error)
+                except self.primary.base_exceptions as error:
+                    self.went_down(error)
+                    return False
+            with self.lock:
+                self.journal.popleft()
 
     # -- in memory, each limit divided among the processes
 
