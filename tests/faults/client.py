@@ -131,6 +131,11 @@ class LogWindow:
             if line.get("event") == "dependency_unavailable"
         )
 
+    def kinds_ever_logged(self):
+        """Outage kinds in the whole log (a window may hold none: once per 10 s)."""
+        whole = LogWindow(self.server)
+        return {kind for _, kind in whole.outage_lines()}
+
     def request_statuses(self):
         return Counter(
             line["status"] for line in self.lines() if line.get("event") == "request"
