@@ -1,6 +1,5 @@
 """What the fault tests send and measure: answers with their latency, and the log."""
 
-import json
 import time
 import uuid
 from collections import Counter
@@ -8,6 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import requests
+
+from tests.servers import json_lines
 
 PASSWORD = "correct horse battery staple"
 BEARER = {"X-Auth-Mode": "bearer"}
@@ -115,13 +116,7 @@ class LogWindow:
         )
 
     def lines(self):
-        found = []
-        for line in self.text().splitlines():
-            try:
-                found.append(json.loads(line))
-            except ValueError:
-                continue
-        return found
+        return json_lines(self.text())
 
     def outage_lines(self):
         """(pid, kind) -> how many `dependency_unavailable` lines."""

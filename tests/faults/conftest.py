@@ -7,14 +7,13 @@ PostgreSQL's or Redis's programs they skip, except with CI=true, where they fail
 (`make faults` installs them when root).
 """
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 from tests.faults.dependencies import PostgresCluster, RedisServer, postgres_bin
-from tests.helpers import skip_or_fail
+from tests.helpers import run_apart, skip_or_fail
 from tests.servers import run_gunicorn
 
 FAULTS_DIR = Path(__file__).resolve().parent
@@ -39,22 +38,16 @@ def pytest_configure(config):
     )
 
 
-def faults_requested(config):
-    if os.environ.get("FAULTS") == "1":
-        return True
-    base = Path(config.invocation_params.dir)
-    named = [(base / arg.split("::", 1)[0]).resolve() for arg in config.args]
-    return any(path.is_relative_to(FAULTS_DIR) for path in named)
-
-
 def pytest_collection_modifyitems(config, items):
-    run = faults_requested(config)
-    skip = pytest.mark.skip(reason="dependency-outage test: run `make faults`")
-    for item in items:
-        if Path(item.path).is_relative_to(FAULTS_DIR):
-            item.add_marker(pytest.mark.faults)
-            if not run:
-                item.add_marker(skip)
+    # Under `make faults` (FAULTS=1) or when tests/faults is named.
+    run_apart(
+        config,
+        items,
+        FAULTS_DIR,
+        variable="FAULTS",
+        marker="faults",
+        reason="dependency-outage test: run `make faults`",
+    )
 
 
 @pytest.fixture(scope="session")

@@ -113,36 +113,28 @@ def run_outage(server, accounts):
     return answers
 
 
-def test_stopped_database_is_503_then_back_without_restart(api, postgres, smtp_server):
+@pytest.mark.parametrize("fault", ["stopped", "hung"])
+def test_database_away_is_503_within_the_bound_then_back(
+    api, postgres, smtp_server, fault
+):
+    break_, mend = {
+        "stopped": (postgres.stop, postgres.start),
+        "hung": (postgres.pause, postgres.resume),
+    }[fault]
     accounts = [register(api) for _ in range(3)]
-    window = LogWindow(api)
-    window.mark()
-    request_reset(api, accounts[1].email)  # its mail may be in flight at the stop
-    started = time.monotonic()
-    postgres.stop()
-    try:
-        assert_unavailable(run_outage(api, accounts))
-    finally:
-        postgres.start()
-    assert_logged_once_per_kind(window, time.monotonic() - started)
-    assert_everything_back(api, accounts, smtp_server)
-
-
-def test_hung_database_is_503_within_the_bound_then_back(api, postgres, smtp_server):
-    accounts = [register(api) for _ in range(3)]
-    # Warm every worker's pool: the hang then meets pooled connections too.
+    # Warm every worker's pool: the outage meets pooled connections too.
     in_parallel(
         [lambda a=a: call(api, "GET", ME, headers=a.headers) for a in accounts * 4]
     )
     window = LogWindow(api)
     window.mark()
-    request_reset(api, accounts[1].email)
+    request_reset(api, accounts[1].email)  # its mail may be in flight meanwhile
     started = time.monotonic()
-    postgres.pause()
+    break_()
     try:
         assert_unavailable(run_outage(api, accounts))
     finally:
-        postgres.resume()
+        mend()
     assert_logged_once_per_kind(window, time.monotonic() - started)
     assert_everything_back(api, accounts, smtp_server)
 
