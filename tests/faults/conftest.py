@@ -98,6 +98,11 @@ def api(tmp_path_factory, postgres, redis_server, smtp_server):
         # A mail whose sender lost the database mid-delivery is taken up again soon.
         "MAIL_LEASE_SECONDS": 5,
     }
+    # WEB_CONCURRENCY says 1 and `-w 2` overrides it, as an operator may: the
+    # memory fallback must divide by the workers gunicorn really runs.
+    env["WEB_CONCURRENCY"] = 1
     workdir = tmp_path_factory.mktemp("faults")
-    with run_gunicorn(workdir, workers=2, database_url=postgres.url, env=env) as server:
+    with run_gunicorn(
+        workdir, workers=2, database_url=postgres.url, env=env, args=["-w", "2"]
+    ) as server:
         yield server
