@@ -66,7 +66,12 @@ faults: $(VENV)/.dev
 
 # Load test against gunicorn (bench/README.md); needs Debian's wrk, a few minutes.
 bench: $(VENV)/.runtime
-	@command -v wrk >/dev/null 2>&1 || { echo "make bench needs wrk: apt-get install -y wrk"; exit 1; }
+	@for tool in wrk redis-server; do \
+		command -v $$tool >/dev/null 2>&1 && continue; \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$tool; \
+		else echo "make bench needs $$tool: apt-get install -y $$tool"; exit 1; fi; \
+	done
 	$(BIN)/python bench/run.py
 
 lint: $(VENV)/.dev

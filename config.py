@@ -74,6 +74,8 @@ class Config:
             env("REFRESH_REUSE_GRACE_SECONDS"), 10
         )
         self.SESSION_RETENTION_DAYS = as_int(env("SESSION_RETENTION_DAYS"), 30)
+        # How long a device token (app/auth/devices.py) keeps a device known.
+        self.DEVICE_TOKEN_TTL_DAYS = as_int(env("DEVICE_TOKEN_TTL_DAYS"), 365)
         self.JWT_ALGORITHM = env("JWT_ALGORITHM", "HS256")
         # RFC 9068 `iss` and `aud` of access tokens; verifiers check both.
         self.JWT_ISSUER = env("JWT_ISSUER") or "auth-server"
@@ -123,7 +125,11 @@ class Config:
         # Logins waiting for a bcrypt seat per worker, and for how long; past either
         # bound a login is 503 busy at once (Retry-After), so that waiting logins
         # never hold every thread while cheap requests queue behind them.
-        self.BCRYPT_MAX_WAITING = as_int(env("BCRYPT_MAX_WAITING"), 8)
+        # Default: all but 4 of a worker's threads (gunicorn.conf.py's GUNICORN_THREADS).
+        threads = as_int(env("GUNICORN_THREADS"), 16)
+        self.BCRYPT_MAX_WAITING = as_int(
+            env("BCRYPT_MAX_WAITING"), max(1, threads - 4)
+        )
         self.BCRYPT_MAX_WAIT_MS = as_int(env("BCRYPT_MAX_WAIT_MS"), 5000)
         self.DEBUG = as_bool(env("FLASK_DEBUG")) or as_bool(env("DEBUG"))
 
@@ -174,6 +180,9 @@ class Config:
 
         # Observability
         self.METRICS_ENABLED = as_bool(env("METRICS_ENABLED"), True)
+        # Scrapers send `Authorization: Bearer <METRICS_TOKEN>`; production serves
+        # /metrics only with one (its counters would tell who has an account).
+        self.METRICS_TOKEN = env("METRICS_TOKEN") or None
         self.LOG_LEVEL = env("LOG_LEVEL", "INFO").upper()
         # /health answers within this budget even when a dependency hangs.
         self.HEALTH_CHECK_TIMEOUT_MS = as_int(env("HEALTH_CHECK_TIMEOUT_MS"), 1500)

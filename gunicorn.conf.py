@@ -103,6 +103,16 @@ def on_starting(server):
         stale.unlink()
 
 
+def when_ready(server):
+    """Refuse production settings that only gunicorn can judge: its worker count."""
+    from app.guard import worker_count_problem
+    from config import load_config
+
+    problem = worker_count_problem(load_config(), server.cfg.workers)
+    if problem:
+        raise RuntimeError(problem)
+
+
 def child_exit(server, worker):
     """A worker ended: drop its live gauges (its counters keep adding up)."""
     from prometheus_client import multiprocess

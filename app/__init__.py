@@ -3,6 +3,8 @@
 from flask import Flask
 
 from app.auth import bp as auth_bp
+from app.auth.devices import register_device_key
+from app.auth.jwks import bp as jwks_bp
 from app.auth.jwks import register_signing_keys
 from app.auth.passwords import register_bcrypt_gate
 from app.auth.tokens import register_token_keys
@@ -15,7 +17,9 @@ from app.guard import enforce_production_settings, warn_about_generated_secrets
 from app.http import NoCookieSession, assign_request_id, finish_response
 from app.logs import setup_logging
 from app.observability import register_observability
-from app.openapi import register_api_docs
+from app.observability.health import health
+from app.observability.metrics import metrics_served, metrics_view
+from app.openapi import bp as openapi_bp
 from app.outages import register_outage_handling
 from app.ratelimit import register_rate_limits, trust_proxies
 from app.security_headers import register_security_headers
@@ -33,13 +37,14 @@ def create_app(overrides=None):
     register_extensions(app)
     register_signing_keys(app)
     register_token_keys(app)
+    register_device_key(app)
     register_bcrypt_gate(app)
     register_request_hooks(app)
     register_security_headers(app)
     register_cors(app)
     register_observability(app)
     trust_proxies(app)
-    register_blueprints(app)
+    register_routes(app)
     register_rate_limits(app)
     register_error_handlers(app)
     register_cli(app)
@@ -74,7 +79,13 @@ def register_request_hooks(app):
     app.after_request(finish_response)
 
 
-def register_blueprints(app):
+def register_routes(app):
+    """Every route of the app, registered here and nowhere else."""
     app.register_blueprint(auth_bp, url_prefix="/api/v1/auth")
     app.register_blueprint(users_bp, url_prefix="/api/v1/users")
-    register_api_docs(app)
+    app.register_blueprint(jwks_bp)  # /.well-known/jwks.json
+    app.register_blueprint(openapi_bp)  # /api/v1/openapi.json and /docs
+    # Outside /api/v1: load balancers, orchestrators and Prometheus call these.
+    app.add_url_rule("/health", "health", health, methods=["GET"])
+    if metrics_served(app.config):
+        app.add_url_rule("/metrics", "metrics", metrics_view, methods=["GET"])

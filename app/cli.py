@@ -51,7 +51,10 @@ def purge(retention_days):
 def doctor():
     """Print the production checks, pass or fail; exit 1 on a failure in production."""
     app_env = current_app.config["APP_ENV"]
-    checks = settings_checks(current_app.config)
+    # gunicorn checks its real worker count when it starts; here, what it would use.
+    checks = settings_checks(
+        current_app.config, workers=current_app.config["WEB_CONCURRENCY"]
+    )
     click.echo(f"APP_ENV={app_env}")
     for check in checks:
         status = "PASS" if check.ok else "FAIL"

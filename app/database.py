@@ -14,6 +14,7 @@ holds the lock only for its writes. PostgreSQL needs none of this: the option is
 ignored there.
 """
 
+import threading
 from contextlib import contextmanager
 
 from sqlalchemy import event
@@ -24,6 +25,10 @@ from app.extensions import db
 # Execution option of a connection whose transactions only read (deferred BEGIN).
 READ_ONLY_OPTION = "auth_read_only"
 READ_ONLY = {READ_ONLY_OPTION: True}
+HOLDS_WRITE_LOCK = "auth_holds_write_lock"
+# Past this wait for the process's writer lock, BEGIN IMMEDIATE goes to SQLite's own
+# busy handler (busy_timeout) rather than waiting here for ever.
+WRITE_QUEUE_SECONDS = 10
 
 
 @contextmanager
@@ -63,9 +68,28 @@ def configure_engine(engine):
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
+    # Writers of this process queue on this lock, held from BEGIN IMMEDIATE to the
+    # end of the transaction, rather than in SQLite's busy handler, whose sleeps (up
+    # to 100 ms a try) would land on every waiting writer. Other processes still
+    # meet in the busy handler. Re-entrant: a thread never waits for itself.
+    writers = threading.RLock()
+
     @event.listens_for(engine, "begin")
     def _sqlite_begin(connection):
         if connection.get_execution_options().get(READ_ONLY_OPTION):
             connection.exec_driver_sql("BEGIN")
-        else:
+            return
+        if writers.acquire(timeout=WRITE_QUEUE_SECONDS):
+            connection.info[HOLDS_WRITE_LOCK] = True
+        try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release(connection)
+            raise
+
+    def _release(connection, *args):
+        if connection.info.pop(HOLDS_WRITE_LOCK, False):
+            writers.release()
+
+    event.listen(engine, "commit", _release)
+    event.listen(engine, "rollback", _release)

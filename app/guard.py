@@ -14,6 +14,9 @@ from config import MIN_SECRET_LENGTH, WEAK_SECRETS
 log = logging.getLogger(__name__)
 
 MIN_PRODUCTION_BCRYPT_ROUNDS = 10
+# A random 32-character secret has about 20 distinct characters; a keyboard pattern
+# or a repeated one has a handful.
+MIN_DISTINCT_CHARACTERS = 12
 MAINTENANCE_HINT = "`flask --app maintenance auth doctor` reports every check"
 
 
@@ -36,6 +39,12 @@ def secret_problem(name, value):
     if value.strip().lower() in WEAK_SECRETS or len(value) < MIN_SECRET_LENGTH:
         return (
             f"{name} is too weak (use at least {MIN_SECRET_LENGTH} random characters)"
+        )
+    if len(set(value)) < MIN_DISTINCT_CHARACTERS:
+        return (
+            f"{name} has too little entropy (a repeated character or a tiny "
+            "alphabet): use random characters, e.g. `python3 -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))'`"
         )
     return None
 
@@ -65,63 +74,133 @@ def signing_checks(config):
     return [*checks, Check("JWT keys", True, summary)]
 
 
-def rate_limit_storage_check(config):
+def check(setting, ok, passing, failing):
+    """A Check whose message says why it passes or why it fails."""
+    return Check(setting, bool(ok), passing if ok else failing)
+
+
+def rate_limit_storage_check(config, workers=None):
+    """memory:// counts per process: refused with more than one gunicorn worker.
+
+    `workers` is gunicorn's real worker count (its `when_ready` hook checks it);
+    None where it is not known yet (app start, where gunicorn checked already).
+    """
     storage = config.get("RATELIMIT_STORAGE_URI") or "memory://"
-    workers = config.get("WEB_CONCURRENCY") or 1
     if not config.get("RATELIMIT_ENABLED"):
         return Check("RATELIMIT_STORAGE_URI", True, "rate limits are off")
-    if storage.startswith("memory://") and workers > 1:
+    where = storage.split("://", 1)[0]
+    if not storage.startswith("memory://"):
+        return Check("RATELIMIT_STORAGE_URI", True, f"{where}:// storage")
+    if workers is None:
         return Check(
             "RATELIMIT_STORAGE_URI",
-            False,
-            f"RATELIMIT_STORAGE_URI is memory:// with WEB_CONCURRENCY={workers}: "
-            "each worker would count on its own; use redis://",
+            True,
+            "memory:// storage: gunicorn refuses it with more than one worker",
         )
-    where = storage.split("://", 1)[0]
-    return Check(
-        "RATELIMIT_STORAGE_URI", True, f"{where}:// storage for {workers} worker(s)"
+    return check(
+        "RATELIMIT_STORAGE_URI",
+        workers <= 1,
+        f"memory:// storage for {workers} worker",
+        f"RATELIMIT_STORAGE_URI is memory:// with {workers} gunicorn workers: each "
+        "would count on its own; use redis://",
     )
 
 
-def settings_checks(config):
+def secrets_differ_check(config):
+    secret, jwt_secret = config.get("SECRET_KEY"), config.get("JWT_SECRET_KEY")
+    return check(
+        "SECRET_KEY",
+        not secret or secret != jwt_secret,
+        "SECRET_KEY and JWT_SECRET_KEY differ",
+        "SECRET_KEY equals JWT_SECRET_KEY: a leak of one would be a leak of both",
+    )
+
+
+def cors_origins_check(config):
+    plain = [
+        origin
+        for origin in config.get("CORS_ORIGINS") or []
+        if not origin.lower().startswith("https://")
+    ]
+    return check(
+        "CORS_ORIGINS",
+        not plain,
+        "CORS origins are https",
+        f"CORS_ORIGINS allows {', '.join(plain)}: a page served over plain HTTP "
+        "can be changed on the way and would call the API with the user's cookie",
+    )
+
+
+def settings_checks(config, workers=None):
     """Every production check, passing or not, in a stable order."""
     rounds = config.get("BCRYPT_ROUNDS") or 0
+    frontend = config.get("FRONTEND_URL") or ""
+    samesite = str(config.get("COOKIE_SAMESITE") or "")
     return [
         secret_check("SECRET_KEY", config.get("SECRET_KEY")),
         *signing_checks(config),
-        Check(
+        secrets_differ_check(config),
+        check(
             "COOKIE_SECURE",
-            bool(config.get("COOKIE_SECURE")),
-            "refresh cookies are Secure"
-            if config.get("COOKIE_SECURE")
-            else "COOKIE_SECURE is false: refresh cookies would travel over plain HTTP",
+            config.get("COOKIE_SECURE"),
+            "refresh cookies are Secure",
+            "COOKIE_SECURE is false: refresh cookies would travel over plain HTTP",
         ),
-        Check(
+        check(
+            "COOKIE_SAMESITE",
+            samesite.lower() != "none",
+            f"refresh cookies are SameSite={samesite}",
+            "COOKIE_SAMESITE is None: every site could make the browser send the "
+            "refresh cookie",
+        ),
+        check(
             "CSRF_PROTECT",
-            bool(config.get("CSRF_PROTECT")),
-            "cookie refreshes need the X-CSRF-TOKEN header"
-            if config.get("CSRF_PROTECT")
-            else "CSRF_PROTECT is false: cookie refreshes would skip the CSRF check",
+            config.get("CSRF_PROTECT"),
+            "cookie refreshes need the X-CSRF-TOKEN header",
+            "CSRF_PROTECT is false: cookie refreshes would skip the CSRF check",
         ),
-        rate_limit_storage_check(config),
-        Check(
+        cors_origins_check(config),
+        check(
+            "FRONTEND_URL",
+            frontend.lower().startswith("https://"),
+            f"mailed links start with {frontend}",
+            f"FRONTEND_URL is {frontend or 'unset'}: mailed links must be https",
+        ),
+        check(
+            "MAIL_SERVER",
+            config.get("MAIL_SERVER"),
+            f"mail goes to {config.get('MAIL_SERVER')}",
+            "MAIL_SERVER is not set: no reset or verification mail would leave",
+        ),
+        check(
+            "RATELIMIT_ENABLED",
+            config.get("RATELIMIT_ENABLED"),
+            "rate limits are on",
+            "RATELIMIT_ENABLED is false: passwords and codes could be guessed freely",
+        ),
+        rate_limit_storage_check(config, workers),
+        check(
             "FLASK_DEBUG",
             not config.get("DEBUG"),
-            "FLASK_DEBUG/DEBUG is on: debug mode must never run in production"
-            if config.get("DEBUG")
-            else "debug mode is off",
+            "debug mode is off",
+            "FLASK_DEBUG/DEBUG is on: debug mode must never run in production",
         ),
-        Check(
+        check(
             "BCRYPT_ROUNDS",
             rounds >= MIN_PRODUCTION_BCRYPT_ROUNDS,
-            f"BCRYPT_ROUNDS={rounds}"
-            + (
-                ""
-                if rounds >= MIN_PRODUCTION_BCRYPT_ROUNDS
-                else f" is under {MIN_PRODUCTION_BCRYPT_ROUNDS}: hashes too cheap"
-            ),
+            f"BCRYPT_ROUNDS={rounds}",
+            f"BCRYPT_ROUNDS={rounds} is under {MIN_PRODUCTION_BCRYPT_ROUNDS}: "
+            "hashes too cheap",
         ),
     ]
+
+
+def worker_count_problem(config, workers):
+    """gunicorn's `when_ready`: the storage check against the real worker count."""
+    if config["APP_ENV"] != "production":
+        return None
+    result = rate_limit_storage_check(config, workers)
+    return None if result.ok else f"Refusing to start: {result.message}"
 
 
 def production_problems(config):

@@ -153,6 +153,18 @@ def load_body(schema, *, optional=False):
     return schema.load(read_json_object(optional=optional))
 
 
+def once_per_request(name, compute):
+    """`compute()`, run once per request; later calls get its result.
+
+    Kept in the WSGI environ, which belongs to one request: `g` outlives a request
+    when a test holds an app context around several.
+    """
+    key = f"app.once.{name}"
+    if key not in request.environ:
+        request.environ[key] = compute()
+    return request.environ[key]
+
+
 def client_ip():
     return request.remote_addr or ""
 

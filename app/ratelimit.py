@@ -1,10 +1,14 @@
 """Brute-force limits (flask-limiter), declared in one table: `LIMITS`.
 
-Each entry names a Flask endpoint, what it counts per (the client IP, or the account:
-the body's normalised email), its default rate and the setting (same-named environment
-variable, see README) that overrides it. `register_rate_limits` builds one limiter per
-app and applies the table to the views; routes carry no limit decorators. Nothing else
-is limited (no default limits).
+Each entry names a Flask endpoint, what it counts per (the client IP; the account:
+the body's normalised email, or the caller's on endpoints that take an access token;
+or the device of a valid device token), its default rate and the setting
+(same-named environment variable, see README) that overrides it. `failures_only`
+entries count refused passwords only; entries with one `shared` name count in one
+counter (so a wrong old password on /password/change is a failed login of that
+account and IP). `register_rate_limits` builds one limiter per app and applies the
+table to the views; routes carry no limit decorators. Nothing else is limited (no
+default limits).
 """
 
 import hashlib
@@ -12,7 +16,7 @@ import hmac
 import ipaddress
 from dataclasses import dataclass
 
-from flask import current_app, g, request
+from flask import current_app, request
 from flask_limiter import Limiter
 from limits import parse_many
 from redis.backoff import NoBackoff
@@ -21,18 +25,23 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import events
-from app.errors import ApiError
-from app.http import client_ip, read_json_object
+from app.auth.devices import DEVICE_FIELD, presented_device_token, read_device_token
+from app.auth.principal import access_token_required, authenticated_user
+from app.errors import ApiError, InvalidCredentials
+from app.http import client_ip, once_per_request, read_json_object
+from app.openapi.declare import ACCESS, declaration_of
 from app.ratelimit_storage import failover_uri
 
 PER_IP = "ip"
 PER_ACCOUNT = "account"
+PER_DEVICE = "device"
 REDIS_SCHEMES = ("redis://", "rediss://", "redis+unix://")
 # Exact under concurrency (one atomic Lua call on Redis) and no double burst at a
 # window boundary, unlike fixed windows; the limits are small, so memory is cheap.
 STRATEGY = "moving-window"
 MAX_KEY_TEXT = 64
-_UNSET = object()
+# Both wrong-password answers (401 at login, 400 on /password/change) carry this code.
+PASSWORD_REFUSED = InvalidCredentials.code
 
 
 @dataclass(frozen=True)
@@ -40,14 +49,65 @@ class RateLimit:
     """One limit: on `endpoint`, counted per `key`, at config[setting] (or default)."""
 
     endpoint: str
-    key: str  # PER_IP or PER_ACCOUNT
+    key: str  # PER_IP, PER_ACCOUNT or PER_DEVICE
     setting: str
     default: str
+    # Count only answers that refuse a password (checked before the view all the same).
+    failures_only: bool = False
+    # Entries of one name share one counter; they must share `setting` too.
+    shared: str | None = None
+    # PER_ACCOUNT: a request with a valid device token of the account skips it (the
+    # PER_DEVICE entry counts it instead). PER_DEVICE entries count those only.
+    known_devices_apart: bool = False
 
+
+LOGIN_FAILURES = {"failures_only": True, "known_devices_apart": True}
 
 LIMITS = (
-    RateLimit("auth.login", PER_IP, "RATELIMIT_LOGIN", "10 per minute"),
-    RateLimit("auth.login", PER_ACCOUNT, "RATELIMIT_LOGIN_ACCOUNT", "5 per minute"),
+    # Every login attempt per IP, and the wrong old passwords of /password/change.
+    RateLimit(
+        "auth.login", PER_IP, "RATELIMIT_LOGIN", "10 per minute", shared="login-ip"
+    ),
+    RateLimit(
+        "auth.login",
+        PER_ACCOUNT,
+        "RATELIMIT_LOGIN_ACCOUNT",
+        "5 per minute",
+        shared="login-account",
+        **LOGIN_FAILURES,
+    ),
+    RateLimit(
+        "auth.login",
+        PER_DEVICE,
+        "RATELIMIT_LOGIN_DEVICE",
+        "5 per minute",
+        shared="login-device",
+        **LOGIN_FAILURES,
+    ),
+    RateLimit(
+        "auth.change_password",
+        PER_IP,
+        "RATELIMIT_LOGIN",
+        "10 per minute",
+        shared="login-ip",
+        failures_only=True,
+    ),
+    RateLimit(
+        "auth.change_password",
+        PER_ACCOUNT,
+        "RATELIMIT_LOGIN_ACCOUNT",
+        "5 per minute",
+        shared="login-account",
+        **LOGIN_FAILURES,
+    ),
+    RateLimit(
+        "auth.change_password",
+        PER_DEVICE,
+        "RATELIMIT_LOGIN_DEVICE",
+        "5 per minute",
+        shared="login-device",
+        **LOGIN_FAILURES,
+    ),
     RateLimit("auth.register", PER_IP, "RATELIMIT_REGISTER", "10 per hour"),
     RateLimit(
         "auth.request_password_reset",
@@ -59,6 +119,19 @@ LIMITS = (
         "auth.request_password_reset",
         PER_IP,
         "RATELIMIT_PASSWORD_RESET_IP",
+        "20 per hour",
+    ),
+    # A cooldown and an hourly cap per user: each request may queue a mail.
+    RateLimit(
+        "auth.request_email_verification",
+        PER_ACCOUNT,
+        "RATELIMIT_EMAIL_VERIFY",
+        "1 per minute; 5 per hour",
+    ),
+    RateLimit(
+        "auth.request_email_verification",
+        PER_IP,
+        "RATELIMIT_EMAIL_VERIFY_IP",
         "20 per hour",
     ),
     RateLimit("auth.refresh_token", PER_IP, "RATELIMIT_REFRESH", "60 per minute"),
@@ -101,20 +174,46 @@ def ip_key():
     return f"ip:{ip}"
 
 
-def account_email():
-    """The body's email, trimmed and lower-cased as the schemas do; None if absent."""
-    cached = g.get("ratelimit_email", _UNSET)
-    if cached is not _UNSET:
-        return cached
+def read_body():
     try:
         # get_data(cache=True) inside: the route reads the same bytes afterwards.
-        body = read_json_object(optional=True)
+        return read_json_object(optional=True)
     except (ApiError, HTTPException):
-        body = {}  # the route answers this 4xx itself; the per-IP limit still counts
-    email = body.get("email")
-    email = email.strip().lower() if isinstance(email, str) else ""
-    g.ratelimit_email = email or None
-    return g.ratelimit_email
+        return {}  # the route answers this 4xx itself; the per-IP limit still counts
+
+
+def request_body():
+    """The JSON body as a dict, or {} when it is not one."""
+    return once_per_request("ratelimit_body", read_body)
+
+
+def read_account_email():
+    user = authenticated_user()
+    email = user.email if user is not None else request_body().get("email")
+    return (email.strip().lower() or None) if isinstance(email, str) else None
+
+
+def account_email():
+    """The account a request is about, trimmed and lower-cased; None if none.
+
+    On endpoints that take an access token, the caller's (the access check runs
+    before the limits); elsewhere the body's email, as the schemas normalise it.
+    """
+    return once_per_request("ratelimit_email", read_account_email)
+
+
+def read_known_device():
+    user = authenticated_user()
+    return read_device_token(
+        presented_device_token(request_body().get(DEVICE_FIELD)),
+        email=account_email(),
+        user_id=user.id if user is not None else None,
+    )
+
+
+def known_device():
+    """The device of a valid device token of this request's account, else None."""
+    return once_per_request("ratelimit_device", read_known_device)
 
 
 def account_digest(email):
@@ -133,24 +232,66 @@ def no_account():
     return account_email() is None
 
 
+def device_key():
+    return f"device:{known_device().id}"
+
+
+def no_known_device():
+    return known_device() is None
+
+
+def account_unless_known_device():
+    return no_account() or known_device() is not None
+
+
+def password_refused(response):
+    """Whether the answer refused a password: what `failures_only` entries count."""
+    if response.status_code not in (400, 401) or not response.is_json:
+        return False
+    body = response.get_json(silent=True)
+    return isinstance(body, dict) and body.get("code") == PASSWORD_REFUSED
+
+
 def report_breach(per):
     def on_breach(request_limit):
         fields = {"endpoint": request.endpoint, "limit": str(request_limit.limit)}
         fields.update(per=per, ip=client_ip())
         if per == PER_ACCOUNT:
             fields["account"] = account_digest(account_email())[:16]
+        if per == PER_DEVICE:
+            fields["device"] = known_device().id
         events.emit(events.RATE_LIMITED, **fields)
 
     return on_breach
 
 
-def route_limit(limiter, limit):
-    """flask-limiter's decorator for one table entry; the rate is read per request."""
+def limit_options(limit):
+    """flask-limiter's options for one table entry: key, exemption, deduction."""
     options = {"key_func": ip_key, "on_breach": report_breach(limit.key)}
     if limit.key == PER_ACCOUNT:
         # A body without an email is not counted per account (the per-IP limit is).
-        options.update(key_func=account_key, exempt_when=no_account)
-    return limiter.limit(lambda: current_app.config[limit.setting], **options)
+        exempt = (
+            account_unless_known_device if limit.known_devices_apart else no_account
+        )
+        options.update(key_func=account_key, exempt_when=exempt)
+    elif limit.key == PER_DEVICE:
+        options.update(key_func=device_key, exempt_when=no_known_device)
+    if limit.failures_only:
+        # Checked before the view like any limit; counted after it, if it refused.
+        options["deduct_when"] = password_refused
+    return options
+
+
+def route_limit(limiter, limit):
+    """flask-limiter's decorator for one table entry; the rate is read per request."""
+
+    def rate():
+        return current_app.config[limit.setting]
+
+    options = limit_options(limit)
+    if limit.shared:
+        return limiter.shared_limit(rate, limit.shared, **options)
+    return limiter.limit(rate, **options)
 
 
 def uses_redis(config):
@@ -225,6 +366,11 @@ def apply_limits(app, limiter):
         # As stacked decorators would be: the table's first entry is the outermost.
         for limit in reversed(limits_for(endpoint)):
             view = route_limit(limiter, limit)(view)
+        declaration = declaration_of(view)
+        if declaration is not None and declaration.security == ACCESS:
+            # Counted per caller: the access check answers first (once per request),
+            # so a call without a valid token is a 401 that counts nothing.
+            view = access_token_required(view)
         app.view_functions[endpoint] = view
 
 

@@ -25,6 +25,7 @@ from tests.mailserver import (  # noqa: F401  (fixtures and hook: a real SMTP se
     mailbox,
     smtp_server,
 )
+from tests.urls import AUTH, LOGIN, REGISTER
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 # With it set (CI's second pass: redis://127.0.0.1:6379), every app counts its rate
@@ -219,6 +220,7 @@ class Caller:
     access_token: str
     refresh_token: str | None = None
     csrf_token: str | None = None
+    device_token: str | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -230,7 +232,7 @@ class Caller:
         return {"Authorization": f"Bearer {self.refresh_token}"}
 
 
-COOKIE_PATHS = {"refresh_token": "/api/v1/auth", "csrf_refresh_token": "/"}
+COOKIE_PATHS = {"refresh_token": AUTH, "csrf_refresh_token": "/"}
 
 
 def cookie_value(client, name):
@@ -252,7 +254,7 @@ class AuthActions:
         email = email or f"ada{self.count}-{uuid.uuid4().hex[:6]}@example.com"
         headers = {"X-Auth-Mode": "bearer"} if mode == "bearer" else {}
         response = client.post(
-            "/api/v1/auth/register",
+            REGISTER,
             json={"name": name, "email": email, "password": password},
             headers=headers,
         )
@@ -263,7 +265,7 @@ class AuthActions:
         client = client or self.app.test_client()
         headers = {"X-Auth-Mode": "bearer"} if mode == "bearer" else {}
         response = client.post(
-            "/api/v1/auth/login",
+            LOGIN,
             json={"email": email, "password": password},
             headers=headers,
         )
@@ -281,6 +283,7 @@ class AuthActions:
             csrf_token=cookie_value(client, "csrf_refresh_token")
             if mode == "cookie"
             else None,
+            device_token=data.get("deviceToken"),
             extra={"email": email, "password": password, "mode": mode},
         )
 

@@ -97,3 +97,20 @@ def sent_statements(app, keep=lambda statement: True):
         yield sent
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def production_settings(**overrides):
+    """Settings the production guard accepts (one worker, limits in memory)."""
+    import secrets
+
+    return {
+        "APP_ENV": "production",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "JWT_SECRET_KEY": secrets.token_urlsafe(48),
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "BCRYPT_ROUNDS": 10,
+        "FRONTEND_URL": "https://app.example.com",
+        "MAIL_SERVER": "smtp.example.com",
+        **overrides,
+    }

@@ -1,11 +1,12 @@
 from app import create_app
+from tests.urls import LOGIN, ME
 
 
 def test_create_app_registers_both_blueprints(app):
     assert {"auth", "users"} <= set(app.blueprints)
     rules = {rule.rule for rule in app.url_map.iter_rules()}
-    assert "/api/v1/auth/login" in rules
-    assert "/api/v1/users/me" in rules
+    assert LOGIN in rules
+    assert ME in rules
 
 
 def test_create_app_accepts_overrides(database_url):

@@ -6,9 +6,7 @@ import logging
 import pytest
 
 from tests.helpers import assert_error, assert_ok
-
-REGISTER = "/api/v1/auth/register"
-LOGIN = "/api/v1/auth/login"
+from tests.urls import LOGIN, REGISTER
 
 
 def post_raw(client, path, data, content_type="application/json"):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from app import create_app, create_maintenance_app
-from app.guard import UnsafeConfiguration, production_problems
+from app.guard import UnsafeConfiguration, worker_count_problem
 from tests.keys.support import key_pair
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +30,10 @@ SAFE = {
     "WEB_CONCURRENCY": 1,
     "DEBUG": False,
     "BCRYPT_ROUNDS": 12,
+    "FRONTEND_URL": "https://app.example.com",
+    "MAIL_SERVER": "smtp.example.com",
+    "COOKIE_SAMESITE": "Strict",
+    "CORS_ORIGINS": ["https://app.example.com"],
 }
 
 
@@ -55,7 +59,15 @@ def test_production_starts_with_safe_settings(production):
         ({"JWT_ALGORITHM": "none"}, "JWT_ALGORITHM must be one of"),
         ({"COOKIE_SECURE": False}, "COOKIE_SECURE is false"),
         ({"CSRF_PROTECT": False}, "CSRF_PROTECT is false"),
-        ({"WEB_CONCURRENCY": 2}, "RATELIMIT_STORAGE_URI is memory://"),
+        ({"SECRET_KEY": "ab" * 24}, "SECRET_KEY has too little entropy"),
+        ({"JWT_SECRET_KEY": "x" * 48}, "JWT_SECRET_KEY has too little entropy"),
+        ({"JWT_SECRET_KEY": SECRET}, "SECRET_KEY equals JWT_SECRET_KEY"),
+        ({"RATELIMIT_ENABLED": False}, "RATELIMIT_ENABLED is false"),
+        ({"FRONTEND_URL": "http://app.example.com"}, "FRONTEND_URL is http://"),
+        ({"FRONTEND_URL": ""}, "FRONTEND_URL is unset"),
+        ({"MAIL_SERVER": None}, "MAIL_SERVER is not set"),
+        ({"COOKIE_SAMESITE": "None"}, "COOKIE_SAMESITE is None"),
+        ({"CORS_ORIGINS": ["http://app.example.com"]}, "CORS_ORIGINS allows http://"),
         ({"DEBUG": True}, "FLASK_DEBUG"),
         ({"BCRYPT_ROUNDS": 9}, "BCRYPT_ROUNDS=9 is under 10"),
     ],
@@ -80,15 +92,39 @@ def test_asymmetric_signing_needs_a_private_key_not_a_jwt_secret(production):
     assert app.extensions["signing_keys"].algorithm == "ES256"
 
 
-def test_limits_in_redis_or_off_allow_several_workers():
-    redis = {
-        **SAFE,
-        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
-        "WEB_CONCURRENCY": 4,
+def test_memory_limits_are_judged_by_gunicorns_real_worker_count():
+    assert worker_count_problem(SAFE, 1) is None
+    problem = worker_count_problem(SAFE, 3)
+    assert "memory:// with 3 gunicorn workers" in problem
+    redis = {**SAFE, "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379"}
+    assert worker_count_problem(redis, 8) is None
+    assert worker_count_problem({**SAFE, "APP_ENV": "development"}, 8) is None
+
+
+def test_gunicorn_refuses_memory_limits_with_several_workers(tmp_path):
+    """`-w 2` on the command line: WEB_CONCURRENCY (1) is not what gunicorn runs."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("RATELIMIT_")},
+        **{k: str(v) for k, v in SAFE.items() if isinstance(v, str)},
+        "CORS_ORIGINS": "https://app.example.com",
+        "COOKIE_SECURE": "true",
+        "RATELIMIT_ENABLED": "true",
+        "WEB_CONCURRENCY": "1",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'guard.db'}",
+        "BIND": "127.0.0.1:0",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
     }
-    assert production_problems(redis) == []
-    off = {**SAFE, "RATELIMIT_ENABLED": False, "WEB_CONCURRENCY": 4}
-    assert production_problems(off) == []
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "-w", "2"]
+        + ["--no-control-socket", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "memory:// with 2 gunicorn workers" in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize(
@@ -96,7 +132,7 @@ def test_limits_in_redis_or_off_allow_several_workers():
     [
         ("FLASK_DEBUG", "1", "FLASK_DEBUG"),
         ("DEBUG", "true", "FLASK_DEBUG"),
-        ("WEB_CONCURRENCY", "3", "WEB_CONCURRENCY=3"),
+        ("FRONTEND_URL", "http://localhost:3000", "FRONTEND_URL is http://"),
     ],
 )
 def test_environment_variables_reach_the_guard(
@@ -104,7 +140,9 @@ def test_environment_variables_reach_the_guard(
 ):
     monkeypatch.setenv(variable, value)
     overrides = {
-        key: val for key, val in SAFE.items() if key not in {"DEBUG", "WEB_CONCURRENCY"}
+        key: val
+        for key, val in SAFE.items()
+        if key not in {"DEBUG", "WEB_CONCURRENCY", "FRONTEND_URL"}
     }
     with pytest.raises(UnsafeConfiguration) as refused:
         create_app({**overrides, "SQLALCHEMY_DATABASE_URI": "sqlite://"})

@@ -25,15 +25,13 @@ from app.outbox import store
 from app.outbox.sender import deliver_due, start_sender, stop_sender
 from tests.auth.flows import (
     FRONTEND_URL,
-    RESET,
-    RESET_CONFIRM,
-    VERIFY_REQUEST,
     events_of,
     token_of,
 )
 from tests.helpers import assert_ok
 from tests.mailserver import Sink
 from tests.servers import free_port
+from tests.urls import EMAIL_VERIFY_REQUEST, PASSWORD_RESET, PASSWORD_RESET_CONFIRM
 
 pytestmark = pytest.mark.config(FRONTEND_URL=FRONTEND_URL)
 RESET_LINK = f"{FRONTEND_URL}/reset-password?token="
@@ -46,7 +44,7 @@ def settings(mail_settings):
 
 
 def request_reset(client, email):
-    return assert_ok(client.post(RESET, json={"email": email}), 202)
+    return assert_ok(client.post(PASSWORD_RESET, json={"email": email}), 202)
 
 
 def outbox_rows(app):
@@ -126,7 +124,7 @@ def test_a_rolled_back_service_leaves_no_mail(app, auth, mailbox, monkeypatch):
         real_commit()
 
     monkeypatch.setattr(db.session, "commit", commit_fails_with_a_mail_in_it)
-    response = caller.client.post(VERIFY_REQUEST, headers=caller.headers)
+    response = caller.client.post(EMAIL_VERIFY_REQUEST, headers=caller.headers)
     # A database that fails to commit is an outage to the client: 503, retry later.
     assert response.status_code == 503
     assert response.get_json()["code"] == "unavailable"
@@ -152,7 +150,7 @@ def test_mail_waits_out_an_smtp_outage(app, client, make_user, mailbox, move_clo
     assert received.message_id == row["message_id"]
     assert_ok(
         client.post(
-            RESET_CONFIRM,
+            PASSWORD_RESET_CONFIRM,
             json={
                 "token": token_of(received.link(RESET_LINK)),
                 "newPassword": NEW_PASSWORD,
@@ -213,7 +211,7 @@ def test_a_refused_recipient_fails_at_once(app, auth, caplog):
     try:
         app.config["MAIL_PORT"] = controller.port
         caller = auth.register()
-        assert_ok(caller.client.post(VERIFY_REQUEST, headers=caller.headers), 202)
+        assert_ok(caller.client.post(EMAIL_VERIFY_REQUEST, headers=caller.headers), 202)
         assert deliver_due(app) == 1
     finally:
         controller.stop()
@@ -321,7 +319,7 @@ def test_flask_mail_status_shows_pending_and_failed(
     mailbox.deliver()  # one sent, one discarded
     app.config.update(MAIL_PORT=free_port(), MAIL_RETRY_FOR=0)
     caller = auth.register()
-    assert_ok(caller.client.post(VERIFY_REQUEST, headers=caller.headers), 202)
+    assert_ok(caller.client.post(EMAIL_VERIFY_REQUEST, headers=caller.headers), 202)
     mailbox.deliver()  # failed: no retry time left
     app.config["MAIL_RETRY_FOR"] = 24
     request_reset(client, user.email)

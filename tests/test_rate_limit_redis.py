@@ -14,6 +14,7 @@ import redis
 
 from tests.helpers import skip_or_fail
 from tests.servers import run_gunicorn
+from tests.urls import LOGIN
 
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 IP_LIMIT, ACCOUNT_LIMIT = 5, 3
@@ -51,7 +52,7 @@ def post_login(port, email, forwarded_for):
         body = json.dumps({"email": email, "password": "wrong password"})
         connection.request(
             "POST",
-            "/api/v1/auth/login",
+            LOGIN,
             body=body,
             headers={
                 "Content-Type": "application/json",

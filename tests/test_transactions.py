@@ -14,8 +14,8 @@ from app.extensions import db
 from app.models.one_time_token import PURPOSE_EMAIL_VERIFY, PURPOSE_PASSWORD_RESET
 from tests.conftest import PASSWORD
 from tests.helpers import assert_error, assert_ok
+from tests.urls import AUTH
 
-AUTH = "/api/v1/auth"
 NEW_PASSWORD = "another long pass phrase 7"
 
 

@@ -1,14 +1,17 @@
-"""The refresh and CSRF cookies of browser sessions: names, paths, attributes."""
+"""The cookies of browser sessions and devices: names, paths, attributes."""
 
 from flask import current_app
 
 from app.auth.csrf import session_csrf_value
+from app.auth.devices import DEVICE_COOKIE, device_ttl
 
 REFRESH_COOKIE = "refresh_token"
 REFRESH_COOKIE_PATH = "/api/v1/auth"
 CSRF_COOKIE = "csrf_refresh_token"
 # The SPA reads the CSRF cookie from its own pages, so it covers every path.
 CSRF_COOKIE_PATH = "/"
+# Sent with logins and password changes only; it outlives sessions (logout keeps it).
+DEVICE_COOKIE_PATH = "/api/v1/auth"
 
 
 def cookie_attributes():
@@ -41,11 +44,21 @@ def set_session_cookies(response, issued):
             httponly=False,
             **attributes,
         )
+    if issued.device_token:
+        response.set_cookie(
+            DEVICE_COOKIE,
+            issued.device_token,
+            max_age=device_ttl(),
+            path=DEVICE_COOKIE_PATH,
+            httponly=True,
+            **attributes,
+        )
     return response
 
 
 def clear_session_cookies(response):
-    """Expire both cookies (same name, path and domain, so the browser drops them)."""
+    """Expire both session cookies (same name, path and domain, so the browser drops
+    them); the device cookie stays: the device remains known after a logout."""
     attributes = cookie_attributes()
     response.set_cookie(
         REFRESH_COOKIE,

@@ -44,11 +44,10 @@ def jwks():
 
 
 def register_signing_keys(app):
-    """Load the keys, serve the JWKS."""
+    """Load the signing keys once, at start-up."""
     # Unusable keys stop the app; the maintenance app (`flask --app maintenance`)
     # loads none, so `auth doctor` reports them and `keys generate` makes new ones.
     keyset = load_keyset(app.config)
     app.extensions["signing_keys"] = keyset
     if keyset is not None:
         app.config["JWT_ALGORITHM"] = keyset.algorithm
-    app.register_blueprint(bp)

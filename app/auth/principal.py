@@ -35,6 +35,7 @@ PRINCIPAL_QUERY = (
 )
 # CORS preflights carry no token.
 EXEMPT_METHODS = frozenset({"OPTIONS"})
+PRINCIPAL_CHECKED = "app.principal_checked"
 
 
 def load_principal(claims):
@@ -83,6 +84,14 @@ def authenticate_request():
     if request.method in EXEMPT_METHODS:
         return
     load_principal(verify_access_token(bearer_token()))
+    # In the WSGI environ, which is this request's alone (`g` outlives a request
+    # when a test holds an app context around several).
+    request.environ[PRINCIPAL_CHECKED] = True
+
+
+def authenticated_user():
+    """The caller, once this request's access token was checked; else None."""
+    return g.current_user if request.environ.get(PRINCIPAL_CHECKED) else None
 
 
 def access_token_required(view):
@@ -90,7 +99,9 @@ def access_token_required(view):
 
     @wraps(view)
     def checked(*args, **kwargs):
-        authenticate_request()
+        # Once per request: a rate-limited view is checked before its limits too.
+        if not request.environ.get(PRINCIPAL_CHECKED):
+            authenticate_request()
         return view(*args, **kwargs)
 
     return checked

@@ -6,6 +6,7 @@ Their rate limits are declared in app/ratelimit.py's table, not here.
 from flask import g
 
 from app.auth import bp, email_verification, password_services, services, sessions
+from app.auth.devices import presented_device_token
 from app.auth.principal import access_token_required
 from app.auth.tokens import issue_tokens
 from app.auth.transport import read_presented_token, requested_transport
@@ -52,7 +53,7 @@ from app.schemas.user import UserDataSchema
         ),
         "bearer": example(
             "Bearer transport (X-Auth-Mode: bearer)",
-            {"user": ex.USER, **ex.BEARER_TOKENS},
+            {"user": ex.USER, **ex.BEARER_LOGIN_TOKENS},
         ),
     },
     links={
@@ -83,10 +84,10 @@ def register(body):
     Passwords: 8 to 256 characters as sent, not a commonly used password, not the
     email; otherwise 400 `validation_error`.
     """
-    user, user_session = services.register_user(
+    user, user_session, device_token = services.register_user(
         **body, transport=requested_transport(), user_agent=user_agent(), ip=client_ip()
     )
-    return issue_tokens(user_session), {"user": user}
+    return issue_tokens(user_session, device_token), {"user": user}
 
 
 @bp.post("/login")
@@ -94,6 +95,7 @@ def register(body):
     tag="auth",
     errors={401: ["invalid_credentials"], 403: ["account_disabled"]},
     auth_mode=True,
+    device_cookie=True,
 )
 @response(
     LoginDataSchema,
@@ -102,26 +104,43 @@ def register(body):
         "cookie": example("Cookie transport", {**ex.LOGIN_PROFILE, **ex.TOKENS}),
         "bearer": example(
             "Bearer transport (X-Auth-Mode: bearer)",
-            {**ex.LOGIN_PROFILE, **ex.BEARER_TOKENS},
+            {**ex.LOGIN_PROFILE, **ex.BEARER_LOGIN_TOKENS},
         ),
     },
 )
 @body(
     LoginSchema,
     examples={
-        "login": example("Credentials", {"email": ex.EMAIL, "password": ex.PASSWORD})
+        "login": example("Credentials", {"email": ex.EMAIL, "password": ex.PASSWORD}),
+        "device": example(
+            "Credentials from a known device (bearer client)",
+            {
+                "email": ex.EMAIL,
+                "password": ex.PASSWORD,
+                "deviceToken": ex.DEVICE_TOKEN,
+            },
+        ),
     },
 )
 def login(body):
     """Log in and open a session.
 
     A wrong email and a wrong password get the same 401 `invalid_credentials`.
-    Rate limited per client IP and per account email.
+    Rate limited per client IP (every attempt) and per account email (wrong
+    passwords only). A device that signed in to the account before presents its
+    device token (the `device_token` cookie, or `deviceToken` in the body) and is
+    limited per device instead of per account, so guessing from elsewhere does not
+    lock it out. Every login answers with a renewed device token.
     """
-    user, user_session = services.authenticate(
-        **body, transport=requested_transport(), user_agent=user_agent(), ip=client_ip()
+    user, user_session, device_token = services.authenticate(
+        email=body["email"],
+        password=body["password"],
+        device_token=presented_device_token(body.get("device_token")),
+        transport=requested_transport(),
+        user_agent=user_agent(),
+        ip=client_ip(),
     )
-    return issue_tokens(user_session), user
+    return issue_tokens(user_session, device_token), user
 
 
 @bp.post("/refresh-token")
@@ -283,7 +302,12 @@ PASSWORD_CHANGED = "Password changed. Your other sessions have been signed out."
 
 
 @bp.post("/password/change")
-@operation(tag="password", security=ACCESS, errors={400: ["invalid_credentials"]})
+@operation(
+    tag="password",
+    security=ACCESS,
+    errors={400: ["invalid_credentials"]},
+    device_cookie=True,
+)
 @response(
     MessageSchema,
     examples={"done": example("Changed", {"message": PASSWORD_CHANGED})},
@@ -301,11 +325,16 @@ def change_password(body):
     """Change the password.
 
     A wrong old password is 400 `invalid_credentials` (the caller is
-    authenticated). The new password follows the rules of registration. Ends the
-    user's other sessions.
+    authenticated); it counts as a failed login of the account and the client IP,
+    and the login limits apply (429 `rate_limited`), per device with a device
+    token. The new password follows the rules of registration. Ends the user's
+    other sessions.
     """
     password_services.change_password(
-        **body, user=g.current_user, current_session_id=g.current_session_id
+        old_password=body["old_password"],
+        new_password=body["new_password"],
+        user=g.current_user,
+        current_session_id=g.current_session_id,
     )
     return {"message": PASSWORD_CHANGED}
 
@@ -327,7 +356,8 @@ VERIFICATION_SENT = (
 def request_email_verification(body):
     """Mail an email verification link.
 
-    An already verified email gets the same 202 and no mail.
+    An already verified email gets the same 202 and no mail. Rate limited per user
+    (a cooldown between requests and an hourly cap) and per client IP.
     """
     email_verification.request_verification(user=g.current_user)
     return {"message": VERIFICATION_SENT}

@@ -7,7 +7,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app import clock, events
-from app.auth import passwords
+from app.auth import devices, passwords
 from app.auth.sessions import open_session
 from app.database import read_connection
 from app.errors import AccountDisabled, EmailTaken, InvalidCredentials
@@ -62,7 +62,10 @@ def email_must_be_free():
 
 
 def register_user(*, name, email, password, transport, user_agent, ip):
-    """Create an account and its first session; 409 when the email is taken."""
+    """Create an account, its first session and a device token of a new device.
+
+    409 when the email is taken.
+    """
     user = add_account(name=name, email=email, password=password)
     with email_must_be_free():
         db.session.flush()
@@ -71,11 +74,17 @@ def register_user(*, name, email, password, transport, user_agent, ip):
         )
         db.session.commit()
     events.emit(events.REGISTERED, user_id=str(user.id))
-    return user, user_session
+    device_token = devices.mint_device_token(
+        user=user, device_id=devices.new_device_id()
+    )
+    return user, user_session, device_token
 
 
-def authenticate(*, email, password, transport, user_agent, ip):
-    """Check credentials and open a session; one generic 401 for every wrong case.
+def authenticate(*, email, password, device_token, transport, user_agent, ip):
+    """Check credentials, open a session, renew the device token; one generic 401.
+
+    `device_token`: the one the client presented (or None); a valid one of this
+    account keeps its device id, anything else gets a new device.
 
     The credentials are read on a read-only connection: bcrypt runs outside the
     transaction that opens the session (on SQLite, without the write lock).
@@ -107,5 +116,9 @@ def authenticate(*, email, password, transport, user_agent, ip):
         user=user, transport=transport, user_agent=user_agent, ip=ip
     )
     db.session.commit()
-    events.emit(events.LOGIN_OK, user_id=str(user.id))
-    return user, user_session
+    device_id, new_device = devices.device_of_login(user=user, presented=device_token)
+    events.emit(
+        events.LOGIN_OK, user_id=str(user.id), device=device_id, new_device=new_device
+    )
+    device_token = devices.mint_device_token(user=user, device_id=device_id)
+    return user, user_session, device_token

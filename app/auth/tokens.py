@@ -49,6 +49,7 @@ class IssuedTokens:
     refresh_expires_in: int
     transport: str
     session_id: uuid.UUID
+    device_token: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,11 +59,14 @@ class VerifiedToken:
     kind: str  # ACCESS_TOKEN_TYPE or REFRESH_TOKEN_TYPE
 
 
+def derive_secret(secret_key, label):
+    """A server-only key of its own for one use: an HMAC of `label` under SECRET_KEY."""
+    return hmac.new(secret_key.encode("utf-8"), label, hashlib.sha256).digest()
+
+
 def derive_refresh_key(secret_key):
-    """The server-only refresh-token key: an HMAC of a fixed label under SECRET_KEY."""
-    secret = hmac.new(
-        secret_key.encode("utf-8"), REFRESH_KEY_LABEL, hashlib.sha256
-    ).digest()
+    """The server-only refresh-token key."""
+    secret = derive_secret(secret_key, REFRESH_KEY_LABEL)
     kid = "rt-" + b64url(hmac.new(secret, b"kid", hashlib.sha256).digest()[:12])
     return RefreshKey(kid=kid, secret=secret)
 
@@ -129,8 +133,11 @@ def mint_refresh_token(*, subject, session_id, jti, ttl):
     )
 
 
-def issue_tokens(user_session):
-    """A new access token and the session's current refresh token (by its jti)."""
+def issue_tokens(user_session, device_token=None):
+    """A new access token and the session's current refresh token (by its jti).
+
+    `device_token`: the login's or registration's (app/auth/devices.py), if any.
+    """
     subject = str(user_session.user_id)
     remaining = max(int((user_session.expires_at - clock.now()).total_seconds()), 0)
     return IssuedTokens(
@@ -145,6 +152,7 @@ def issue_tokens(user_session):
         refresh_expires_in=remaining,
         transport=user_session.transport,
         session_id=user_session.id,
+        device_token=device_token,
     )
 
 

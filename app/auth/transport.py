@@ -95,6 +95,8 @@ def token_body(issued):
     if issued.transport == TRANSPORT_BEARER:
         data["refreshToken"] = issued.refresh_token
         data["refreshExpiresIn"] = issued.refresh_expires_in
+        if issued.device_token:
+            data["deviceToken"] = issued.device_token
     return data
 
 

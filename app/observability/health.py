@@ -145,8 +145,3 @@ def health():
             },
         )
     return {"status": "ok", "checks": checks}
-
-
-def register_health(app):
-    """`GET /health` (outside /api/v1: load balancers and orchestrators call it)."""
-    app.add_url_rule("/health", "health", health, methods=["GET"])

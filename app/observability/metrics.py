@@ -8,6 +8,7 @@ hand, the variable must name an existing directory (prometheus_client opens the
 metric files as the metrics below are created).
 """
 
+import hmac
 import os
 import time
 
@@ -25,6 +26,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 # prometheus_client reads the same variable when it is imported.
 MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 
+from app.errors import TokenInvalid, TokenMissing  # noqa: E402
 from app.openapi.declare import operation, response  # noqa: E402
 
 # Methods a route can have; anything else is one label value, not one per spelling.
@@ -75,28 +77,58 @@ def exposition():
     return generate_latest(REGISTRY)
 
 
-@operation(tag="operations", operation_id="metrics")
+@operation(
+    tag="operations",
+    operation_id="metrics",
+    errors={401: ["token_missing", "token_invalid"]},
+)
 @response(media_type="text/plain")
 def metrics_view():
     """Prometheus metrics.
 
     Prometheus text format: request counts and latencies by route template, and
-    the security counters. Absent when `METRICS_ENABLED=false`.
+    the security counters. Absent when `METRICS_ENABLED=false`, and in production
+    unless `METRICS_TOKEN` is set; with a token, scrapers send
+    `Authorization: Bearer <METRICS_TOKEN>` (else 401).
     """
+    check_metrics_token()
     return current_app.response_class(
         exposition(), mimetype=None, content_type=CONTENT_TYPE_LATEST
     )
 
 
+def metrics_served(config):
+    """`/metrics` is served when enabled; in production only behind METRICS_TOKEN.
+
+    Its counters move with what accounts do (mails sent, logins): public, they would
+    tell who has an account.
+    """
+    if not config["METRICS_ENABLED"]:
+        return False
+    return config["APP_ENV"] != "production" or bool(config["METRICS_TOKEN"])
+
+
+def check_metrics_token():
+    """401 unless `Authorization: Bearer <METRICS_TOKEN>`, when a token is set."""
+    token = current_app.config["METRICS_TOKEN"]
+    if not token:
+        return
+    sent = request.headers.get("Authorization", "")
+    if not sent:
+        raise TokenMissing()
+    expected = f"Bearer {token}".encode()
+    if not hmac.compare_digest(sent.encode("utf-8", "replace"), expected):
+        raise TokenInvalid()
+
+
 def register_metrics(app):
-    """`GET /metrics` and per-request figures; `METRICS_ENABLED=false` leaves both out.
+    """Per-request figures, when `/metrics` is served (see `metrics_served`).
 
     Signals rather than before/after_request: `request_started` fires before any
     before_request hook (a 429 from the limiter is timed too), `request_finished`
     after every after_request hook, with the final status.
     """
-    if not app.config["METRICS_ENABLED"]:
+    if not metrics_served(app.config):
         return
-    app.add_url_rule("/metrics", "metrics", metrics_view, methods=["GET"])
     request_started.connect(_on_request_started, app)
     request_finished.connect(_on_request_finished, app)

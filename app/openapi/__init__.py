@@ -5,8 +5,3 @@ from flask import Blueprint
 bp = Blueprint("openapi", __name__, template_folder="templates")
 
 from app.openapi import routes  # noqa: E402,F401  (routes attach themselves to bp)
-
-
-def register_api_docs(app):
-    """Serve the document and the docs page."""
-    app.register_blueprint(bp)

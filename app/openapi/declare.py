@@ -67,6 +67,7 @@ class Declaration:
     security: str = PUBLIC
     errors: dict = field(default_factory=dict)  # status -> codes of this view
     auth_mode: bool = False  # reads X-Auth-Mode (picks the transport)
+    device_cookie: bool = False  # reads the device_token cookie (app/auth/devices.py)
     body: Body | None = None
     response: Answer | None = None
     summary: str = ""
@@ -97,6 +98,7 @@ def operation(
     security=PUBLIC,
     errors=None,
     auth_mode=False,
+    device_cookie=False,
     operation_id=None,
     summary=None,
     description=None,
@@ -115,6 +117,7 @@ def operation(
         declaration.security = security
         declaration.errors = errors or {}
         declaration.auth_mode = auth_mode
+        declaration.device_cookie = device_cookie
         declaration.operation_id = operation_id or camelcase(view.__name__)
         first, _, rest = inspect.cleandoc(view.__doc__ or "").partition("\n")
         declaration.summary = summary or first.strip().removesuffix(".")

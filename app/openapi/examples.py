@@ -31,11 +31,14 @@ LOGIN_PROFILE = LoginDataSchema().dump(ADA)
 ACCESS_TOKEN = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI1ZjBjIn0.c2lnbmF0dXJl"
 REFRESH_TOKEN = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0eXBlIjoicmVmcmVzaCJ9.c2ln"
 TOKENS = {"accessToken": ACCESS_TOKEN, "tokenType": "Bearer", "expiresIn": 3600}
+DEVICE_TOKEN = "eyJhbGciOiJIUzI1NiIsInR5cCI6ImR0K2p3dCJ9.eyJkaWQiOiI3YjEifQ.c2ln"
 BEARER_TOKENS = {
     **TOKENS,
     "refreshToken": REFRESH_TOKEN,
     "refreshExpiresIn": 5184000,
 }
+# What a bearer login or registration answers: the session's tokens and the device's.
+BEARER_LOGIN_TOKENS = {**BEARER_TOKENS, "deviceToken": DEVICE_TOKEN}
 
 
 SESSION_ROW = {

@@ -121,7 +121,9 @@ HEADERS = {
         "description": (
             "Cookie transport only: `refresh_token` (HttpOnly, Path `/api/v1/auth`, "
             "Secure unless disabled, SameSite per `COOKIE_SAMESITE`) and the "
-            "JS-readable `csrf_refresh_token` (Path `/`). Logout expires both."
+            "JS-readable `csrf_refresh_token` (Path `/`). Logout expires both. Login "
+            "and registration also set `device_token` (HttpOnly, Path "
+            "`/api/v1/auth`, `DEVICE_TOKEN_TTL_DAYS` days), which logout keeps."
         ),
         "schema": {"type": "string"},
     },
@@ -150,6 +152,18 @@ AUTH_MODE_PARAMETER = {
         "clients: the refresh token is in the JSON body, no cookies)."
     ),
     "schema": {"type": "string", "enum": ["cookie", "bearer"], "default": "cookie"},
+}
+
+DEVICE_COOKIE_PARAMETER = {
+    "name": "device_token",
+    "in": "cookie",
+    "required": False,
+    "description": (
+        "Browsers: the HttpOnly device cookie an earlier login or registration of "
+        "this account set. A valid one is rate limited per device instead of per "
+        "account; anything else is ignored."
+    ),
+    "schema": {"type": "string"},
 }
 
 DESCRIPTION = """\
@@ -336,8 +350,13 @@ class SpecBuilder:
             "security": SECURITY[op.security],
             "responses": self.responses(op, rule),
         }
+        parameters = []
         if op.auth_mode:
-            result["parameters"] = [AUTH_MODE_PARAMETER]
+            parameters.append(AUTH_MODE_PARAMETER)
+        if op.device_cookie:
+            parameters.append(DEVICE_COOKIE_PARAMETER)
+        if parameters:
+            result["parameters"] = parameters
         if op.body is not None:
             body = {"schema": self.schema_ref(op.body.schema, response=False)}
             if op.body.examples:

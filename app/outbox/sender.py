@@ -215,8 +215,11 @@ class Sender:
 
 
 def start_sender(app):
-    """Start this process's sender thread for `app` (a gunicorn worker, at boot)."""
-    if not app.config["MAIL_SENDER_THREAD"]:
+    """Start this process's sender thread for `app` (a gunicorn worker, at boot).
+
+    Another app served by the same gunicorn.conf.py (the bench's bare app) has none.
+    """
+    if not app.config.get("MAIL_SENDER_THREAD"):
         return None
     sender = app.extensions.get(store.SENDER_KEY)
     if sender is None:

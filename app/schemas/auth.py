@@ -19,9 +19,27 @@ class RegisterSchema(CamelSchema):
     password = Text(required=True, load_only=True, validate=NEW_PASSWORD_LENGTH)
 
 
+# Device tokens are under 400 characters; the cap only keeps garbage cheap to refuse.
+DEVICE_TOKEN_LENGTH = validate.Length(min=1, max=4096)
+DEVICE_TOKEN_INPUT = (
+    "Bearer clients: the `deviceToken` of an earlier login or registration of this "
+    "account. A valid one is rate limited per device instead of per account. "
+    "Browsers send the `device_token` cookie instead."
+)
+
+
+def device_token_input():
+    return Text(
+        load_only=True,
+        validate=DEVICE_TOKEN_LENGTH,
+        metadata={"description": DEVICE_TOKEN_INPUT},
+    )
+
+
 class LoginSchema(CamelSchema):
     email = NormalizedEmail(required=True, validate=EMAIL_LENGTH)
     password = Text(required=True, load_only=True, validate=PASSWORD_INPUT_LENGTH)
+    device_token = device_token_input()
 
 
 class RefreshBodySchema(CamelSchema):
@@ -44,6 +62,7 @@ class PasswordResetConfirmSchema(CamelSchema):
 class PasswordChangeSchema(CamelSchema):
     old_password = Text(required=True, load_only=True, validate=PASSWORD_INPUT_LENGTH)
     new_password = Text(required=True, load_only=True, validate=NEW_PASSWORD_LENGTH)
+    device_token = device_token_input()
 
 
 class EmailVerifyConfirmSchema(CamelSchema):
@@ -82,11 +101,26 @@ class TokenDataSchema(CamelSchema):
     )
 
 
-class RegisterDataSchema(TokenDataSchema):
+class DeviceTokenDataSchema(TokenDataSchema):
+    """The token fields of a login or registration: they also name the device."""
+
+    device_token = fields.String(
+        metadata={
+            "optional": True,
+            "description": (
+                "This device's token: send it back as `deviceToken` in later logins. "
+                f"{BEARER_ONLY} Cookie sessions get the HttpOnly `device_token` "
+                "cookie instead."
+            ),
+        }
+    )
+
+
+class RegisterDataSchema(DeviceTokenDataSchema):
     user = fields.Nested(UserSchema, required=True)
 
 
-class LoginDataSchema(TokenDataSchema, UserSchema):
+class LoginDataSchema(DeviceTokenDataSchema, UserSchema):
     """Login answers with the user's profile fields next to the tokens (API.md)."""
 
     class Meta(CamelSchema.Meta):

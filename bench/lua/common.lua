@@ -35,17 +35,18 @@ function common.slice(items, id, count)
 end
 
 function common.done(summary, latency, requests)
-  local non2xx, exhausted = 0, 0
+  local non2xx, exhausted, busy = 0, 0, 0
   for _, thread in ipairs(threads) do
     non2xx = non2xx + (thread:get("non2xx") or 0)
     exhausted = exhausted + (thread:get("exhausted") or 0)
+    busy = busy + (thread:get("busy") or 0)
   end
   local e = summary.errors
   io.write(string.format(
     'BENCH_JSON {"requests":%d,"duration_us":%d,"non2xx":%d,"exhausted":%d,'
-      .. '"p50_us":%.0f,"p90_us":%.0f,"p99_us":%.0f,"max_us":%.0f,"mean_us":%.0f,'
+      .. '"busy":%d,"p50_us":%.0f,"p90_us":%.0f,"p99_us":%.0f,"max_us":%.0f,"mean_us":%.0f,'
       .. '"connect_errors":%d,"read_errors":%d,"write_errors":%d,"timeouts":%d}\n',
-    summary.requests, summary.duration, non2xx, exhausted,
+    summary.requests, summary.duration, non2xx, exhausted, busy,
     latency:percentile(50), latency:percentile(90), latency:percentile(99),
     latency.max, latency.mean, e.connect, e.read, e.write, e.timeout))
 end

@@ -4,7 +4,11 @@ local common = dofile(debug.getinfo(1, "S").source:sub(2):match("^(.*/)") .. "co
 setup, done = common.setup, common.done
 
 non2xx = 0
+busy = 0
 local requests, index = {}, 0
+-- A 503 `busy` (the worker's bcrypt queue is full) asks to come back after
+-- Retry-After seconds: this connection waits that long, as a client should.
+local wait_ms = 0
 
 function init(args)
   for _, pair in ipairs(common.read_lines(args[1], true)) do
@@ -22,6 +26,17 @@ function request()
   return requests[index]
 end
 
+function delay()
+  local ms = wait_ms
+  wait_ms = 0
+  return ms
+end
+
 function response(status, headers, body)
-  if status < 200 or status > 299 then non2xx = non2xx + 1 end
+  if status == 503 and body:find('"busy"', 1, true) then
+    busy = busy + 1
+    wait_ms = 1000 * (tonumber(headers["Retry-After"]) or 1)
+  elseif status < 200 or status > 299 then
+    non2xx = non2xx + 1
+  end
 end

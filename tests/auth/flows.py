@@ -2,14 +2,6 @@
 
 from urllib.parse import parse_qs, urlsplit
 
-RESET = "/api/v1/auth/password/reset"
-RESET_CONFIRM = "/api/v1/auth/password/reset/confirm"
-CHANGE = "/api/v1/auth/password/change"
-VERIFY_REQUEST = "/api/v1/auth/email/verify/request"
-VERIFY_CONFIRM = "/api/v1/auth/email/verify/confirm"
-ME = "/api/v1/users/me"
-LOGIN = "/api/v1/auth/login"
-REFRESH = "/api/v1/auth/refresh-token"
 FRONTEND_URL = "https://app.example.test"
 NEW_PASSWORD = "a brand new passphrase 42"
 

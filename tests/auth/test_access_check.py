@@ -5,8 +5,7 @@ from jwt.api_jws import PyJWS
 
 from app.users import admin
 from tests.helpers import assert_error, assert_ok
-
-ME = "/api/v1/users/me"
+from tests.urls import LOGOUT, ME
 
 
 def test_access_token_is_verified_once_per_request(auth, monkeypatch):
@@ -47,7 +46,7 @@ def test_checked_user_can_be_changed_and_committed(app, auth):
 def test_logout_refuses_the_access_token_at_once(auth):
     caller = auth.register()
     assert_ok(caller.client.get(ME, headers=caller.headers))
-    assert_ok(caller.client.post("/api/v1/auth/logout", headers=caller.headers))
+    assert_ok(caller.client.post(LOGOUT, headers=caller.headers))
     assert_error(caller.client.get(ME, headers=caller.headers), 401, "token_revoked")
 
 

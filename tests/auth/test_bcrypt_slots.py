@@ -10,6 +10,7 @@ import pytest
 from app.auth import passwords
 from config import load_config
 from tests.conftest import PASSWORD
+from tests.urls import LOGIN
 
 
 def most_at_once(app, monkeypatch, calls=6):
@@ -69,7 +70,7 @@ def test_default_is_the_workers_share_of_the_cores(monkeypatch):
 def test_wrong_password_still_false_with_slots(auth, client):
     caller = auth.register()
     response = client.post(
-        "/api/v1/auth/login",
+        LOGIN,
         json={"email": caller.user["email"], "password": "not the password at all"},
     )
     assert response.status_code == 401
@@ -91,7 +92,7 @@ def test_logins_past_the_waiting_bound_are_a_fast_503(app, make_user, monkeypatc
 
     def login():
         response = app.test_client().post(
-            "/api/v1/auth/login",
+            LOGIN,
             json={"email": email, "password": PASSWORD},
             headers={"X-Auth-Mode": "bearer"},
         )

@@ -8,15 +8,18 @@ from app import events
 from app.outbox.sender import deliver_due
 from tests.auth.flows import (
     FRONTEND_URL,
-    ME,
-    RESET,
-    VERIFY_CONFIRM,
-    VERIFY_REQUEST,
     assert_no_secret_logged,
     events_of,
     token_of,
 )
 from tests.helpers import USER_FIELDS, assert_error, assert_ok
+from tests.urls import (
+    EMAIL_VERIFY_CONFIRM,
+    EMAIL_VERIFY_REQUEST,
+    LOGOUT,
+    ME,
+    PASSWORD_RESET,
+)
 
 pytestmark = pytest.mark.config(FRONTEND_URL=FRONTEND_URL)
 VERIFY_LINK = f"{FRONTEND_URL}/verify-email?token="
@@ -33,7 +36,7 @@ def settings(mail_settings):
 
 
 def request_link(caller):
-    response = caller.client.post(VERIFY_REQUEST, headers=caller.headers)
+    response = caller.client.post(EMAIL_VERIFY_REQUEST, headers=caller.headers)
     assert assert_ok(response, 202) == REQUESTED
 
 
@@ -49,7 +52,7 @@ def mailed_token(caller, mailbox):
 
 
 def confirm(client, token):
-    return client.post(VERIFY_CONFIRM, json={"token": token})
+    return client.post(EMAIL_VERIFY_CONFIRM, json={"token": token})
 
 
 def test_verification_end_to_end(app, auth, mailbox, caplog):
@@ -121,25 +124,27 @@ def test_verification_token_works_within_24_hours(client, auth, mailbox, move_cl
 
 
 def test_request_needs_an_access_token(client, auth):
-    assert_error(client.post(VERIFY_REQUEST), 401, "token_missing")
+    assert_error(client.post(EMAIL_VERIFY_REQUEST), 401, "token_missing")
     caller = auth.register()
     assert_error(
-        client.post(VERIFY_REQUEST, headers={"Authorization": "Bearer x.y.z"}),
+        client.post(EMAIL_VERIFY_REQUEST, headers={"Authorization": "Bearer x.y.z"}),
         401,
         "token_invalid",
     )
-    caller.client.post("/api/v1/auth/logout", headers=caller.headers)
+    caller.client.post(LOGOUT, headers=caller.headers)
     assert_error(
-        client.post(VERIFY_REQUEST, headers=caller.headers), 401, "token_revoked"
+        client.post(EMAIL_VERIFY_REQUEST, headers=caller.headers), 401, "token_revoked"
     )
 
 
 def test_request_accepts_an_empty_object_and_refuses_fields(auth, mailbox):
     caller = auth.register()
-    ok = caller.client.post(VERIFY_REQUEST, json={}, headers=caller.headers)
+    ok = caller.client.post(EMAIL_VERIFY_REQUEST, json={}, headers=caller.headers)
     assert_ok(ok, 202)
     bad = caller.client.post(
-        VERIFY_REQUEST, json={"email": "other@example.com"}, headers=caller.headers
+        EMAIL_VERIFY_REQUEST,
+        json={"email": "other@example.com"},
+        headers=caller.headers,
     )
     assert_error(bad, 400, "validation_error")
     assert len(mailbox.wait_for(1)) == 1
@@ -147,7 +152,7 @@ def test_request_accepts_an_empty_object_and_refuses_fields(auth, mailbox):
 
 def test_reset_token_is_no_verification_token(client, auth, mailbox):
     caller = auth.register()
-    assert_ok(client.post(RESET, json={"email": caller.extra["email"]}), 202)
+    assert_ok(client.post(PASSWORD_RESET, json={"email": caller.extra["email"]}), 202)
     [received] = mailbox.wait_for(1)
     token = token_of(received.link(f"{FRONTEND_URL}/reset-password?token="))
     assert_error(confirm(client, token), 401, "token_invalid")
@@ -199,7 +204,7 @@ def test_dev_mode_logs_the_verification_link(app, auth, client, caplog):
     ],
 )
 def test_confirm_bad_input_is_4xx(client, body, status):
-    response = client.post(VERIFY_CONFIRM, json=body)
+    response = client.post(EMAIL_VERIFY_CONFIRM, json=body)
     code = "validation_error" if status == 400 else "token_invalid"
     assert_error(response, status, code)
 
@@ -207,6 +212,6 @@ def test_confirm_bad_input_is_4xx(client, body, status):
 def test_confirm_non_object_body_is_400(client):
     for raw in ("[]", "null", "1", "{"):
         response = client.post(
-            VERIFY_CONFIRM, data=raw, content_type="application/json"
+            EMAIL_VERIFY_CONFIRM, data=raw, content_type="application/json"
         )
         assert_error(response, 400, "invalid_json")

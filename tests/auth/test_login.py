@@ -8,8 +8,7 @@ from app.extensions import db
 from app.models import User
 from tests.conftest import PASSWORD
 from tests.helpers import assert_error, assert_ok, set_cookie_headers
-
-LOGIN = "/api/v1/auth/login"
+from tests.urls import LOGIN
 
 
 def test_login_cookie_mode(client, make_user):

@@ -7,20 +7,23 @@ import pytest
 from app import events
 from app.outbox.sender import deliver_due
 from tests.auth.flows import (
-    CHANGE,
     FRONTEND_URL,
-    LOGIN,
-    ME,
     NEW_PASSWORD,
-    REFRESH,
-    RESET,
-    RESET_CONFIRM,
     assert_no_secret_logged,
     events_of,
     token_of,
 )
 from tests.conftest import PASSWORD
 from tests.helpers import assert_error, assert_ok
+from tests.urls import (
+    LOGIN,
+    LOGOUT,
+    ME,
+    PASSWORD_CHANGE,
+    PASSWORD_RESET,
+    PASSWORD_RESET_CONFIRM,
+    REFRESH,
+)
 
 pytestmark = pytest.mark.config(FRONTEND_URL=FRONTEND_URL)
 
@@ -32,7 +35,9 @@ def settings(mail_settings):
 
 def change(caller, old=PASSWORD, new=NEW_PASSWORD):
     return caller.client.post(
-        CHANGE, json={"oldPassword": old, "newPassword": new}, headers=caller.headers
+        PASSWORD_CHANGE,
+        json={"oldPassword": old, "newPassword": new},
+        headers=caller.headers,
     )
 
 
@@ -115,28 +120,31 @@ def test_new_password_must_meet_the_policy(auth, mailbox):
 def test_change_voids_pending_reset_links(auth, client, mailbox):
     caller = auth.register()
     email = caller.extra["email"]
-    assert_ok(client.post(RESET, json={"email": email}), 202)
+    assert_ok(client.post(PASSWORD_RESET, json={"email": email}), 202)
     [reset_mail] = mailbox.wait_for(1)
     token = token_of(reset_mail.link(f"{FRONTEND_URL}/reset-password?token="))
     assert_ok(change(caller))
     response = client.post(
-        RESET_CONFIRM, json={"token": token, "newPassword": "attacker passphrase 9"}
+        PASSWORD_RESET_CONFIRM,
+        json={"token": token, "newPassword": "attacker passphrase 9"},
     )
     assert_error(response, 401, "token_invalid")
 
 
 def test_change_needs_an_access_token(auth, client):
     body = {"oldPassword": PASSWORD, "newPassword": NEW_PASSWORD}
-    assert_error(client.post(CHANGE, json=body), 401, "token_missing")
+    assert_error(client.post(PASSWORD_CHANGE, json=body), 401, "token_missing")
     caller = auth.register()
     assert_error(
-        client.post(CHANGE, json=body, headers=caller.refresh_headers),
+        client.post(PASSWORD_CHANGE, json=body, headers=caller.refresh_headers),
         401,
         "token_invalid",
     )
-    caller.client.post("/api/v1/auth/logout", headers=caller.headers)
+    caller.client.post(LOGOUT, headers=caller.headers)
     assert_error(
-        client.post(CHANGE, json=body, headers=caller.headers), 401, "token_revoked"
+        client.post(PASSWORD_CHANGE, json=body, headers=caller.headers),
+        401,
+        "token_revoked",
     )
 
 
@@ -167,7 +175,7 @@ def test_smtp_down_does_not_change_the_answer(app, auth, closed_smtp_port):
 )
 def test_change_bad_input_is_400(auth, body, mailbox):
     caller = auth.register()
-    response = caller.client.post(CHANGE, json=body, headers=caller.headers)
+    response = caller.client.post(PASSWORD_CHANGE, json=body, headers=caller.headers)
     assert_error(response, 400, "validation_error")
     assert mailbox.messages == []
 
@@ -176,6 +184,9 @@ def test_change_non_object_body_is_400(auth):
     caller = auth.register()
     for raw in ("[]", "null", "NaN", '"text"'):
         response = caller.client.post(
-            CHANGE, data=raw, content_type="application/json", headers=caller.headers
+            PASSWORD_CHANGE,
+            data=raw,
+            content_type="application/json",
+            headers=caller.headers,
         )
         assert_error(response, 400, "invalid_json")

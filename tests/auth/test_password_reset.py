@@ -15,20 +15,22 @@ from app.models import OneTimeToken, User
 from app.outbox.sender import deliver_due
 from tests.auth.flows import (
     FRONTEND_URL,
-    LOGIN,
-    ME,
     NEW_PASSWORD,
-    REFRESH,
-    RESET,
-    RESET_CONFIRM,
-    VERIFY_CONFIRM,
-    VERIFY_REQUEST,
     assert_no_secret_logged,
     events_of,
     token_of,
 )
 from tests.conftest import PASSWORD
 from tests.helpers import assert_error, assert_ok
+from tests.urls import (
+    EMAIL_VERIFY_CONFIRM,
+    EMAIL_VERIFY_REQUEST,
+    LOGIN,
+    ME,
+    PASSWORD_RESET,
+    PASSWORD_RESET_CONFIRM,
+    REFRESH,
+)
 
 pytestmark = pytest.mark.config(FRONTEND_URL=FRONTEND_URL)
 RESET_LINK = f"{FRONTEND_URL}/reset-password?token="
@@ -40,7 +42,7 @@ def settings(mail_settings):
 
 
 def request_reset(client, email, **kwargs):
-    response = client.post(RESET, json={"email": email}, **kwargs)
+    response = client.post(PASSWORD_RESET, json={"email": email}, **kwargs)
     return assert_ok(response, 202)
 
 
@@ -59,7 +61,9 @@ def mailed_token(client, mailbox, email):
 
 
 def confirm(client, token, password=NEW_PASSWORD):
-    return client.post(RESET_CONFIRM, json={"token": token, "newPassword": password})
+    return client.post(
+        PASSWORD_RESET_CONFIRM, json={"token": token, "newPassword": password}
+    )
 
 
 def test_reset_end_to_end(app, client, auth, mailbox, caplog):
@@ -193,8 +197,8 @@ def test_unknown_email_gets_the_same_answer_and_no_mail(
 ):
     caplog.set_level(logging.INFO)
     user = make_user()
-    known = client.post(RESET, json={"email": user.email})
-    unknown = client.post(RESET, json={"email": "nobody@example.com"})
+    known = client.post(PASSWORD_RESET, json={"email": user.email})
+    unknown = client.post(PASSWORD_RESET, json={"email": "nobody@example.com"})
     assert known.status_code == unknown.status_code == 202
     assert known.get_json() == unknown.get_json()
 
@@ -277,8 +281,8 @@ def test_smtp_down_does_not_change_the_answer(
     caplog.set_level(logging.INFO)
     app.config["MAIL_PORT"] = closed_smtp_port
     user = make_user()
-    known = client.post(RESET, json={"email": user.email})
-    unknown = client.post(RESET, json={"email": "nobody@example.com"})
+    known = client.post(PASSWORD_RESET, json={"email": user.email})
+    unknown = client.post(PASSWORD_RESET, json={"email": "nobody@example.com"})
     assert known.status_code == unknown.status_code == 202
     assert known.get_json() == unknown.get_json()
     assert deliver_due(app) == 2
@@ -352,7 +356,7 @@ def test_production_without_mail_server_never_logs_the_link(
     ],
 )
 def test_reset_request_bad_input_is_400(client, body, mailbox):
-    assert_error(client.post(RESET, json=body), 400, "validation_error")
+    assert_error(client.post(PASSWORD_RESET, json=body), 400, "validation_error")
     assert mailbox.messages == []
 
 
@@ -368,7 +372,7 @@ def test_reset_request_bad_input_is_400(client, body, mailbox):
     ],
 )
 def test_reset_request_bad_body_is_4xx(client, raw, content_type, status, code):
-    response = client.post(RESET, data=raw, content_type=content_type)
+    response = client.post(PASSWORD_RESET, data=raw, content_type=content_type)
     body = response.get_json()
     assert response.status_code == status and body["success"] is False
     if code:
@@ -401,7 +405,7 @@ GOOD_SHAPE = "A" * 43
     ],
 )
 def test_reset_confirm_bad_input_is_4xx(client, body, status, code):
-    response = client.post(RESET_CONFIRM, json=body)
+    response = client.post(PASSWORD_RESET_CONFIRM, json=body)
     assert_error(response, status, code or response.get_json()["code"])
     if status == 400 and code is None:
         assert response.get_json()["code"] == "validation_error"
@@ -409,17 +413,19 @@ def test_reset_confirm_bad_input_is_4xx(client, body, status, code):
 
 def test_reset_confirm_token_over_the_body_limit_is_413(client):
     body = {"token": "A" * (70 * 1024), "newPassword": NEW_PASSWORD}
-    assert_error(client.post(RESET_CONFIRM, json=body), 413, "payload_too_large")
+    assert_error(
+        client.post(PASSWORD_RESET_CONFIRM, json=body), 413, "payload_too_large"
+    )
 
 
 def test_verify_token_is_no_reset_token(client, auth, mailbox):
     caller = auth.register()
-    assert_ok(caller.client.post(VERIFY_REQUEST, headers=caller.headers), 202)
+    assert_ok(caller.client.post(EMAIL_VERIFY_REQUEST, headers=caller.headers), 202)
     [received] = mailbox.wait_for(1)
     token = token_of(received.link(f"{FRONTEND_URL}/verify-email?token="))
     assert_error(confirm(client, token), 401, "token_invalid")
     # ...and the failed attempt did not spend it.
-    assert_ok(client.post(VERIFY_CONFIRM, json={"token": token}))
+    assert_ok(client.post(EMAIL_VERIFY_CONFIRM, json={"token": token}))
 
 
 def test_reset_of_a_deleted_account_is_token_invalid(app, client, make_user, mailbox):

@@ -5,16 +5,83 @@
 
 import pytest
 
-from app.ratelimit import LIMITS, PER_ACCOUNT, limited_endpoints, limits_for
+from app.ratelimit import (
+    LIMITS,
+    PER_ACCOUNT,
+    PER_DEVICE,
+    limited_endpoints,
+    limits_for,
+)
+from tests.conftest import AuthActions
 
 pytestmark = pytest.mark.ratelimit
 
 MANY = "1000 per minute"
+WRONG = "a wrong pass phrase 42"
+NEW_PASSWORD = "a brand new passphrase 42"
 
 
 def url_of(app, endpoint):
     (rule,) = [rule for rule in app.url_map.iter_rules() if rule.endpoint == endpoint]
     return rule.rule
+
+
+class Attempts:
+    """Requests that one table entry counts, on the entry's endpoint.
+
+    `send(number)` is counted in one bucket (one IP with a new account each time, or
+    one account or device from new IPs); `send(number, fresh=True)` is the same kind
+    of request in another bucket of that entry.
+    """
+
+    def __init__(self, app, limit):
+        self.app = app
+        self.limit = limit
+        self.client = app.test_client()
+        self.url = url_of(app, limit.endpoint)
+        self.auth = AuthActions(app)
+        self.callers = {}
+
+    def caller(self, name):
+        if name not in self.callers:
+            self.callers[name] = self.auth.register(mode="bearer")
+        return self.callers[name]
+
+    def bucket(self, number, fresh):
+        """(account name, client IP) of attempt `number`."""
+        if self.limit.key in (PER_ACCOUNT, PER_DEVICE):
+            return ("other" if fresh else "table"), f"198.51.100.{number}"
+        return f"user{number}", "192.0.2.99" if fresh else "192.0.2.1"
+
+    def send(self, number, *, fresh=False):
+        account, ip = self.bucket(number, fresh)
+        environ = {"REMOTE_ADDR": ip}
+        endpoint = self.limit.endpoint
+        device_token = None
+        if self.limit.key == PER_DEVICE:
+            # One account; fresh: without its device token (counted per account).
+            account, device_token = "table", None if fresh else "yes"
+        if endpoint in ("auth.change_password", "auth.request_email_verification"):
+            caller = self.caller(account)
+            body = {"oldPassword": WRONG, "newPassword": NEW_PASSWORD}
+            if endpoint == "auth.request_email_verification":
+                body = None
+            elif device_token:
+                body["deviceToken"] = caller.device_token
+            return self.client.post(
+                self.url, json=body, headers=caller.headers, environ_base=environ
+            )
+        if device_token:
+            caller = self.caller(account)
+            body = {"email": caller.extra["email"], "password": WRONG}
+            body["deviceToken"] = caller.device_token
+        elif endpoint == "auth.login":
+            body = {"email": f"{account}@example.com", "password": WRONG}
+        elif endpoint == "auth.request_password_reset":
+            body = {"email": f"{account}@example.com"}
+        else:
+            body = {"name": "Ada", "email": f"{account}@example.com", "password": WRONG}
+        return self.client.post(self.url, json=body, environ_base=environ)
 
 
 @pytest.mark.parametrize("limit", LIMITS, ids=[limit.setting for limit in LIMITS])
@@ -23,34 +90,34 @@ def test_every_table_entry_is_enforced_on_its_endpoint(app, make_app, limit):
     limited = make_app(
         RATELIMIT_ENABLED=True, **{**others, limit.setting: "2 per minute"}
     )
-    client = limited.test_client()
-    url = url_of(limited, limit.endpoint)
-
-    def send(number, *, fresh=False):
-        # Per IP: one IP, a new email each time; per account: one email, new IPs.
-        if limit.key == PER_ACCOUNT:
-            email = "other@example.com" if fresh else "table@example.com"
-            ip = f"198.51.100.{number}"
-        else:
-            email = f"user{number}@example.com"
-            ip = "192.0.2.99" if fresh else "192.0.2.1"
-        body = {"name": "Ada", "email": email, "password": "a long pass phrase 42"}
-        return client.post(url, json=body, environ_base={"REMOTE_ADDR": ip})
-
+    attempts = Attempts(limited, limit)
     for number in range(2):
-        assert send(number).status_code != 429
-    refused = send(2)
+        response = attempts.send(number)
+        assert response.status_code != 429, response.get_json()
+    refused = attempts.send(2)
     assert refused.status_code == 429, refused.get_json()
     assert refused.get_json()["code"] == "rate_limited"
+    assert int(refused.headers["Retry-After"]) >= 1
     assert refused.headers["X-RateLimit-Limit"] == "2"
-    assert send(3, fresh=True).status_code != 429
+    fresh = attempts.send(3, fresh=True)
+    assert fresh.status_code != 429, fresh.get_json()
+
+
+def test_entries_that_share_a_counter_share_a_setting():
+    # flask-limiter keys a counter by its rate as well: one counter needs one rate.
+    settings = {}
+    for limit in LIMITS:
+        if limit.shared:
+            assert settings.setdefault(limit.shared, limit.setting) == limit.setting
 
 
 def test_only_the_table_endpoints_are_limited(app, make_app):
-    # A distinct rate per entry: the headers tell which entry answered.
-    rates = {limit.setting: f"{100 + n} per minute" for n, limit in enumerate(LIMITS)}
+    # A distinct rate per setting: the headers tell which entry answered.
+    names = dict.fromkeys(limit.setting for limit in LIMITS)
+    rates = {setting: f"{100 + n} per minute" for n, setting in enumerate(names)}
     limited = make_app(RATELIMIT_ENABLED=True, **rates)
     client = limited.test_client()
+    auth = AuthActions(limited)
     seen = set()
     for rule in limited.url_map.iter_rules():
         path = rule.rule
@@ -59,7 +126,10 @@ def test_only_the_table_endpoints_are_limited(app, make_app):
                 f"<string:{argument}>", "x"
             )
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            response = client.open(path, method=method, json={})
+            # A caller of its own each time: limits of endpoints that take an access
+            # token count callers, and some calls (logout-all) end the session.
+            headers = auth.register().headers
+            response = client.open(path, method=method, json={}, headers=headers)
             header = response.headers.get("X-RateLimit-Limit")
             table_rates = {
                 rates[limit.setting].split()[0] for limit in limits_for(rule.endpoint)

@@ -9,11 +9,8 @@ import pytest
 from app import create_app
 from app.extensions import db
 from tests.conftest import PASSWORD
+from tests.urls import LOGIN, ME, PASSWORD_RESET, REFRESH, REGISTER
 
-LOGIN = "/api/v1/auth/login"
-REGISTER = "/api/v1/auth/register"
-REFRESH = "/api/v1/auth/refresh-token"
-RESET = "/api/v1/auth/password/reset"
 DEAD_REDIS = "redis://127.0.0.1:1"
 MANY = "1000 per minute"
 
@@ -49,12 +46,12 @@ def login(client, email, ip="192.0.2.1", password="wrong password", **kwargs):
 
 
 def reset(client, email, ip="192.0.2.1"):
-    return client.post(RESET, json={"email": email}, environ_base=from_ip(ip))
+    return client.post(PASSWORD_RESET, json={"email": email}, environ_base=from_ip(ip))
 
 
 @pytest.fixture
 def reset_route(app):
-    if RESET not in {rule.rule for rule in app.url_map.iter_rules()}:
+    if PASSWORD_RESET not in {rule.rule for rule in app.url_map.iter_rules()}:
         pytest.skip("POST /api/v1/auth/password/reset does not exist yet")
 
 
@@ -356,7 +353,7 @@ def test_dead_redis_never_gives_a_500(client):
         client.post(REGISTER, json={"name": "A", "email": "a@x.io", "password": "p"}),
         client.post(LOGIN, json={"email": "a@x.io", "password": "p"}),
         client.post(LOGIN, data="{", headers={"Content-Type": "application/json"}),
-        client.get("/api/v1/users/me"),
+        client.get(ME),
     ]
     assert [r.status_code for r in responses] == [400, 401, 429, 401]
 
@@ -383,7 +380,7 @@ def test_each_app_gets_fresh_counters(client, database_url):
 def test_other_endpoints_have_no_limits(client, auth):
     caller = auth.register(mode="bearer")
     for _ in range(5):
-        response = caller.client.get("/api/v1/users/me", headers=caller.headers)
+        response = caller.client.get(ME, headers=caller.headers)
         assert response.status_code == 200
         assert "X-RateLimit-Limit" not in response.headers
     assert client.get("/nowhere").status_code == 404

@@ -14,8 +14,7 @@ from tests.helpers import (
     set_cookie_headers,
 )
 from tests.tokens import claims_of
-
-REGISTER = "/api/v1/auth/register"
+from tests.urls import AUTH, LOGIN, REGISTER
 
 
 def body(**overrides):
@@ -44,7 +43,7 @@ def test_register_cookie_mode_returns_user_access_token_and_cookies(client):
     [refresh] = set_cookie_headers(response, "refresh_token")
     value, attrs = cookie_attributes(refresh)
     assert value
-    assert attrs["path"] == "/api/v1/auth"
+    assert attrs["path"] == AUTH
     assert attrs["httponly"] is True
     assert attrs["secure"] is True
     assert attrs["samesite"] == "Strict"
@@ -162,9 +161,7 @@ def test_register_accepts_unicode_name_and_long_unicode_password(client):
         client.post(REGISTER, json=body(name="Zoë 李 👩‍💻", password=password)), 201
     )
     assert data["user"]["name"] == "Zoë 李 👩‍💻"
-    login = client.post(
-        "/api/v1/auth/login", json={"email": "ada@example.com", "password": password}
-    )
+    login = client.post(LOGIN, json={"email": "ada@example.com", "password": password})
     assert_ok(login)
 
 

@@ -10,6 +10,7 @@ import re
 import pytest
 
 from tests.docs.support import BACKTICKED, DOCS, read, sections, table_rows
+from tests.urls import OPENAPI
 
 API_MD = DOCS / "API.md"
 METHODS = {"get", "post", "put", "patch", "delete"}
@@ -19,7 +20,7 @@ STATUS_CODE = re.compile(r"^(\d{3}) ([a-z_]+)$")
 
 @pytest.fixture
 def document(client):
-    response = client.get("/api/v1/openapi.json")
+    response = client.get(OPENAPI)
     assert response.status_code == 200
     return response.get_json()
 

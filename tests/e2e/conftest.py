@@ -17,6 +17,7 @@ import pytest
 
 from tests.helpers import run_apart, skip_or_fail
 from tests.servers import ROOT, run_gunicorn, static_site
+from tests.urls import LOGOUT, REGISTER
 
 E2E_DIR = Path(__file__).resolve().parent
 SPA_DIR = ROOT / "examples" / "spa"
@@ -102,14 +103,14 @@ def new_user(api):
     def _new_user(name="Ada Lovelace"):
         email = f"ada-{uuid.uuid4().hex[:8]}@example.com"
         response = api.post(
-            "/api/v1/auth/register",
+            REGISTER,
             json={"name": name, "email": email, "password": PASSWORD},
             headers={"X-Auth-Mode": "bearer"},
         )
         assert response.status_code == 201, response.text
         refresh_token = response.json()["data"]["refreshToken"]
         response = api.post(
-            "/api/v1/auth/logout",
+            LOGOUT,
             headers={
                 "X-Auth-Mode": "bearer",
                 "Authorization": f"Bearer {refresh_token}",

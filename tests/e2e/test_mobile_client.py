@@ -9,6 +9,7 @@ import time
 
 from tests.e2e.conftest import ACCESS_TOKEN_TTL, PASSWORD
 from tests.servers import ROOT
+from tests.urls import ME
 
 CLIENT = ROOT / "examples" / "mobile_client.py"
 
@@ -71,7 +72,7 @@ def test_login_me_refresh_with_rotation_and_logout(live, new_user, api, tmp_path
     assert not token_file.exists()
     # The session is over on the server too, not only forgotten by the client.
     response = api.get(
-        "/api/v1/users/me",
+        ME,
         headers={"Authorization": f"Bearer {second['accessToken']}"},
     )
     assert response.status_code == 401

@@ -11,8 +11,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import ACCESS_TOKEN_TTL, ARTIFACTS, PASSWORD
+from tests.urls import API, AUTH, LOGIN, ME, REFRESH
 
-API_PATH = "/api/v1"
 PHONE_AGENT = "ExamplePhone/1.0"
 
 
@@ -37,7 +37,7 @@ class Traffic:
         return [
             (status, request)
             for m, p, status, request in self.calls
-            if m == method and p == API_PATH + path
+            if m == method and p == API + path
         ]
 
 
@@ -96,7 +96,7 @@ def traffic(context, live):
 def bearer_login(api, email):
     """A second session, as a phone would open it; returns its access token."""
     response = api.post(
-        "/api/v1/auth/login",
+        LOGIN,
         json={"email": email, "password": PASSWORD},
         headers={"X-Auth-Mode": "bearer", "User-Agent": PHONE_AGENT},
     )
@@ -105,9 +105,7 @@ def bearer_login(api, email):
 
 
 def profile_status(api, access_token):
-    response = api.get(
-        "/api/v1/users/me", headers={"Authorization": f"Bearer {access_token}"}
-    )
+    response = api.get(ME, headers={"Authorization": f"Bearer {access_token}"})
     return response.status_code, response.json().get("code")
 
 
@@ -180,7 +178,7 @@ def test_login_keeps_refresh_token_out_of_reach_of_scripts(spa, context, new_use
     jar = {cookie["name"]: cookie for cookie in context.cookies()}
     refresh = jar["refresh_token"]
     assert refresh["httpOnly"] is True
-    assert refresh["path"] == "/api/v1/auth"
+    assert refresh["path"] == AUTH
     assert refresh["sameSite"] == "Strict"
     assert jar["csrf_refresh_token"]["httpOnly"] is False
     assert refresh["value"] not in spa.page.evaluate("document.cookie")
@@ -323,16 +321,16 @@ OTHER_ORIGIN_ATTEMPTS = """async (api) => {
       return { error: error.name + ": " + error.message };
     }
   };
-  const opaque = await fetch(api + "/api/v1/users/me", {
+  const opaque = await fetch(api + ME, {
     credentials: "include", mode: "no-cors",
   });
   return {
     csrfVisible: csrf !== "",
-    me: await attempt("/api/v1/users/me", {}),
-    refresh: await attempt("/api/v1/auth/refresh-token", {
+    me: await attempt(ME, {}),
+    refresh: await attempt(REFRESH, {
       method: "POST", headers: { "X-CSRF-TOKEN": csrf },
     }),
-    simpleRefresh: await attempt("/api/v1/auth/refresh-token", { method: "POST" }),
+    simpleRefresh: await attempt(REFRESH, { method: "POST" }),
     opaque: { type: opaque.type, status: opaque.status, body: await opaque.text() },
   };
 }"""
@@ -355,10 +353,10 @@ def test_other_origin_cannot_read_the_users_data(spa, context, new_user, live, a
     assert email not in str(result)
 
     # The server lists no other origin, for a plain request or a preflight.
-    response = api.get("/api/v1/users/me", headers={"Origin": live.other})
+    response = api.get(ME, headers={"Origin": live.other})
     assert "Access-Control-Allow-Origin" not in response.headers
     preflight = api.options(
-        "/api/v1/auth/refresh-token",
+        REFRESH,
         headers={
             "Origin": live.other,
             "Access-Control-Request-Method": "POST",

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.urls import ME, REGISTER
+
 ROOT = Path(__file__).resolve().parents[2]
 FLASK = Path(sys.executable).with_name("flask")
 
@@ -39,13 +41,13 @@ def test_generated_key_pair_loads_and_signs(runner, make_app, tmp_path, algorith
     assert f"kid:         {kid}" in result.output
     client = signer.test_client()
     registered = client.post(
-        "/api/v1/auth/register",
+        REGISTER,
         json={"name": "Key", "email": "key@example.com", "password": "pass phrase 42"},
         headers={"X-Auth-Mode": "bearer"},
     )
     assert registered.status_code == 201, registered.json
     token = registered.json["data"]["accessToken"]
-    me = client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"})
+    me = client.get(ME, headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 200
 
 

@@ -5,8 +5,8 @@ import jwt
 from app.auth.keys import hs_kid
 from tests.helpers import assert_error
 from tests.keys.support import b64url_json, token_parts
+from tests.urls import JWKS, LOGIN, ME
 
-ME = "/api/v1/users/me"
 SECRET_A = "a" * 20 + "-first-secret-of-forty-chars"
 SECRET_B = "b" * 20 + "-second-secret-of-forty-chars"
 
@@ -27,7 +27,7 @@ def test_kid_is_derived_but_does_not_reveal_the_secret(app, auth):
 
 
 def test_jwks_is_404_envelope_with_hs256(client):
-    response = client.get("/.well-known/jwks.json")
+    response = client.get(JWKS)
     assert_error(response, 404, "not_found")
     assert response.headers["Cache-Control"] == "no-store"
 
@@ -64,7 +64,7 @@ def test_previous_secret_verifies_until_removed(app, auth, make_app):
     token = (
         first.test_client()
         .post(
-            "/api/v1/auth/login",
+            LOGIN,
             json={"email": caller.extra["email"], "password": caller.extra["password"]},
             headers={"X-Auth-Mode": "bearer"},
         )

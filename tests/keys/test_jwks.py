@@ -9,8 +9,8 @@ from jwt import PyJWKClient
 
 from app.auth.keys import jwk_thumbprint
 from tests.keys.support import asymmetric_settings, key_pair, serving, token_parts
+from tests.urls import JWKS, ME
 
-JWKS = "/.well-known/jwks.json"
 PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
 
@@ -46,7 +46,7 @@ def test_jwks_is_cacheable_for_a_short_while(client):
 
 
 def test_other_json_answers_stay_no_store(client):
-    response = client.get("/api/v1/users/me")
+    response = client.get(ME)
     assert response.status_code == 401
     assert response.headers["Cache-Control"] == "no-store"
 
@@ -99,9 +99,7 @@ def test_foreign_audience_or_issuer_is_refused(app, client, auth, algorithm):
     ):
         claims = {k: v for k, v in {**payload, **changed}.items() if v is not None}
         forged = jwt.encode(claims, private_key, algorithm, headers=header)
-        response = client.get(
-            "/api/v1/users/me", headers={"Authorization": f"Bearer {forged}"}
-        )
+        response = client.get(ME, headers={"Authorization": f"Bearer {forged}"})
         assert response.status_code == 401, changed
         assert response.get_json()["code"] == "token_invalid", changed
 

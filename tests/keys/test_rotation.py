@@ -4,10 +4,7 @@ import pytest
 
 from tests.helpers import assert_error
 from tests.keys.support import asymmetric_settings, key_pair, token_parts
-
-ME = "/api/v1/users/me"
-REFRESH = "/api/v1/auth/refresh-token"
-JWKS = "/.well-known/jwks.json"
+from tests.urls import JWKS, ME, REFRESH
 
 
 @pytest.fixture

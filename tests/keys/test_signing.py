@@ -15,9 +15,7 @@ from tests.keys.support import (
     sign_raw,
     token_parts,
 )
-
-ME = "/api/v1/users/me"
-REFRESH = "/api/v1/auth/refresh-token"
+from tests.urls import JWKS, ME, REFRESH
 
 
 @pytest.fixture
@@ -35,7 +33,7 @@ def bearer(token):
 
 
 def served_kids(client):
-    return [key["kid"] for key in client.get("/.well-known/jwks.json").json["keys"]]
+    return [key["kid"] for key in client.get(JWKS).json["keys"]]
 
 
 def test_tokens_are_signed_with_the_configured_key(app, client, caller, algorithm):

@@ -3,6 +3,7 @@
 from app.openapi.declare import declaration_of, operation, response
 from app.openapi.spec import build_spec
 from app.schemas.auth import MessageSchema
+from tests.urls import LOGIN, OPENAPI
 
 # The docs page's own files: plumbing, not API.
 NOT_DECLARED = {"openapi.docs_asset"}
@@ -64,7 +65,7 @@ def test_a_declared_route_is_in_the_document(make_app):
 
 
 def test_document_metadata(client):
-    document = client.get("/api/v1/openapi.json").get_json()
+    document = client.get(OPENAPI).get_json()
     assert document["servers"] and document["servers"][0]["url"]
     assert document["info"]["license"]["name"]
     assert document["info"]["contact"]["name"]
@@ -80,7 +81,7 @@ def test_login_answer_is_the_declared_profile(auth):
     # One spelling of the login payload: LoginDataSchema, no timestamps.
     caller = auth.register(mode="bearer")
     response = caller.client.post(
-        "/api/v1/auth/login",
+        LOGIN,
         json={"email": caller.extra["email"], "password": caller.extra["password"]},
         headers={"X-Auth-Mode": "bearer"},
     )
@@ -96,4 +97,5 @@ def test_login_answer_is_the_declared_profile(auth):
         "expiresIn",
         "refreshToken",
         "refreshExpiresIn",
+        "deviceToken",
     }

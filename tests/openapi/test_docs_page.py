@@ -3,23 +3,24 @@
 import re
 
 from tests.helpers import assert_error
+from tests.urls import DOCS, OPENAPI
 
 ASSET = re.compile(r'(?:src|href)="([^"]+)"')
 
 
 def test_docs_page_is_swagger_ui(client):
-    response = client.get("/docs")
+    response = client.get(DOCS)
     assert response.status_code == 200
     assert response.mimetype == "text/html"
     page = response.get_data(as_text=True)
     assert 'id="swagger-ui"' in page
-    assert 'data-spec-url="/api/v1/openapi.json"' in page
+    assert f'data-spec-url="{OPENAPI}"' in page
     # No inline script: the CSP below allows only the page's own files.
     assert "<script>" not in page
 
 
 def test_docs_page_loads_nothing_from_elsewhere(client):
-    page = client.get("/docs").get_data(as_text=True)
+    page = client.get(DOCS).get_data(as_text=True)
     assets = ASSET.findall(page)
     assert len(assets) >= 4
     for url in assets:
@@ -44,7 +45,7 @@ def test_docs_assets_have_their_types(client):
 
 
 def test_docs_page_has_its_own_csp_and_the_api_keeps_the_strict_one(client):
-    page_policy = client.get("/docs").headers["Content-Security-Policy"]
+    page_policy = client.get(DOCS).headers["Content-Security-Policy"]
     directives = dict(
         (part.split(" ", 1) + [""])[:2] for part in page_policy.split("; ")
     )
@@ -55,9 +56,9 @@ def test_docs_page_has_its_own_csp_and_the_api_keeps_the_strict_one(client):
     assert directives["frame-ancestors"] == "'none'"
     assert "unsafe-inline" not in page_policy
     assert "unsafe-eval" not in page_policy
-    api_policy = client.get("/api/v1/openapi.json").headers["Content-Security-Policy"]
+    api_policy = client.get(OPENAPI).headers["Content-Security-Policy"]
     assert api_policy.startswith("default-src 'none'")
-    assert client.get("/docs").headers["X-Content-Type-Options"] == "nosniff"
+    assert client.get(DOCS).headers["X-Content-Type-Options"] == "nosniff"
 
 
 def test_only_the_page_files_are_served(client):

@@ -5,32 +5,50 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
 from tests.helpers import USER_FIELDS
+from tests.urls import (
+    DOCS,
+    EMAIL_VERIFY_CONFIRM,
+    EMAIL_VERIFY_REQUEST,
+    HEALTH,
+    JWKS,
+    LOGIN,
+    LOGOUT,
+    LOGOUT_ALL,
+    ME,
+    METRICS,
+    OPENAPI,
+    PASSWORD_CHANGE,
+    PASSWORD_RESET,
+    PASSWORD_RESET_CONFIRM,
+    REFRESH,
+    REGISTER,
+    SESSIONS,
+)
 
-DOCUMENT = "/api/v1/openapi.json"
 # Plumbing routes that are not part of the API.
 NOT_DOCUMENTED = {"openapi.docs_asset"}
 
 # API.md's endpoint table, spelled out: the document must keep up with the contract.
 CONTRACT_ENDPOINTS = [
-    ("post", "/api/v1/auth/register"),
-    ("post", "/api/v1/auth/login"),
-    ("post", "/api/v1/auth/refresh-token"),
-    ("post", "/api/v1/auth/logout"),
-    ("post", "/api/v1/auth/logout-all"),
-    ("get", "/api/v1/auth/sessions"),
+    ("post", REGISTER),
+    ("post", LOGIN),
+    ("post", REFRESH),
+    ("post", LOGOUT),
+    ("post", LOGOUT_ALL),
+    ("get", SESSIONS),
     ("delete", "/api/v1/auth/sessions/{session_id}"),
-    ("post", "/api/v1/auth/password/reset"),
-    ("post", "/api/v1/auth/password/reset/confirm"),
-    ("post", "/api/v1/auth/password/change"),
-    ("post", "/api/v1/auth/email/verify/request"),
-    ("post", "/api/v1/auth/email/verify/confirm"),
-    ("get", "/api/v1/users/me"),
-    ("patch", "/api/v1/users/me"),
-    ("get", "/health"),
-    ("get", "/metrics"),
-    ("get", "/api/v1/openapi.json"),
-    ("get", "/docs"),
-    ("get", "/.well-known/jwks.json"),
+    ("post", PASSWORD_RESET),
+    ("post", PASSWORD_RESET_CONFIRM),
+    ("post", PASSWORD_CHANGE),
+    ("post", EMAIL_VERIFY_REQUEST),
+    ("post", EMAIL_VERIFY_CONFIRM),
+    ("get", ME),
+    ("patch", ME),
+    ("get", HEALTH),
+    ("get", METRICS),
+    ("get", OPENAPI),
+    ("get", DOCS),
+    ("get", JWKS),
 ]
 # API.md's error table (404 and 405 come from routing, for any path).
 CONTRACT_ERRORS = [
@@ -56,7 +74,7 @@ TOKEN_CODES = {"token_missing", "token_invalid", "token_expired", "token_revoked
 
 @pytest.fixture
 def document(client):
-    response = client.get(DOCUMENT)
+    response = client.get(OPENAPI)
     assert response.status_code == 200
     assert response.mimetype == "application/json"
     return response.get_json()
@@ -127,22 +145,22 @@ def test_every_error_of_the_contract_is_documented(document):
 
 def test_each_operation_lists_its_own_error_codes(document):
     paths = document["paths"]
-    register = paths["/api/v1/auth/register"]["post"]
+    register = paths[REGISTER]["post"]
     assert error_codes(register, 409) == {"email_taken"}
     assert error_codes(register, 400) == {"invalid_json", "validation_error"}
     assert error_codes(register, 429) == {"rate_limited"}
-    login = paths["/api/v1/auth/login"]["post"]
+    login = paths[LOGIN]["post"]
     assert error_codes(login, 401) == {"invalid_credentials"}
     assert error_codes(login, 403) == {"account_disabled"}
-    refresh = paths["/api/v1/auth/refresh-token"]["post"]
+    refresh = paths[REFRESH]["post"]
     assert error_codes(refresh, 401) == TOKEN_CODES
     assert error_codes(refresh, 403) == {"csrf_failed", "account_disabled"}
-    change = paths["/api/v1/auth/password/change"]["post"]
+    change = paths[PASSWORD_CHANGE]["post"]
     assert "invalid_credentials" in error_codes(change, 400)
-    assert error_codes(paths["/api/v1/users/me"]["get"], 401) == TOKEN_CODES
+    assert error_codes(paths[ME]["get"], 401) == TOKEN_CODES
     revoke = paths["/api/v1/auth/sessions/{session_id}"]["delete"]
     assert error_codes(revoke, 404) == {"not_found"}
-    assert error_codes(paths["/health"]["get"], 503) == {"unavailable"}
+    assert error_codes(paths[HEALTH]["get"], 503) == {"unavailable"}
     for method, path, operation in operations(document):
         assert error_codes(operation, 500) == {"internal_error"}, (method, path)
         with_body = "requestBody" in operation
@@ -152,9 +170,9 @@ def test_each_operation_lists_its_own_error_codes(document):
 
 def test_statuses_and_envelopes(document):
     paths = document["paths"]
-    assert "201" in paths["/api/v1/auth/register"]["post"]["responses"]
-    assert "202" in paths["/api/v1/auth/password/reset"]["post"]["responses"]
-    me = paths["/api/v1/users/me"]["get"]["responses"]["200"]
+    assert "201" in paths[REGISTER]["post"]["responses"]
+    assert "202" in paths[PASSWORD_RESET]["post"]["responses"]
+    me = paths[ME]["get"]["responses"]["200"]
     schema = me["content"]["application/json"]["schema"]
     assert schema["properties"]["success"] == {"const": True}
     assert schema["properties"]["data"] == {"$ref": "#/components/schemas/UserData"}
@@ -182,15 +200,15 @@ def test_security_schemes(document):
         "X-CSRF-TOKEN",
     )
     paths = document["paths"]
-    assert paths["/api/v1/users/me"]["get"]["security"] == [{"accessToken": []}]
-    assert paths["/api/v1/auth/login"]["post"]["security"] == []
-    refresh = paths["/api/v1/auth/refresh-token"]["post"]["security"]
+    assert paths[ME]["get"]["security"] == [{"accessToken": []}]
+    assert paths[LOGIN]["post"]["security"] == []
+    refresh = paths[REFRESH]["post"]["security"]
     assert {"refreshCookie": [], "csrfHeader": []} in refresh
     assert {"refreshToken": []} in refresh
 
 
 def test_auth_mode_header_on_register_and_login(document):
-    for path in ("/api/v1/auth/register", "/api/v1/auth/login"):
+    for path in (REGISTER, LOGIN):
         parameters = document["paths"][path]["post"]["parameters"]
         (mode,) = [p for p in parameters if p["name"] == "X-Auth-Mode"]
         assert mode["in"] == "header"
@@ -260,7 +278,7 @@ def test_links_use_only_values_every_answer_has(document):
     # A link must hold whatever the request was: the refresh token is in the body
     # only for bearer sessions, so no link may read `data.refreshToken`.
     paths = document["paths"]
-    register = paths["/api/v1/auth/register"]["post"]["responses"]["201"]["links"]
+    register = paths[REGISTER]["post"]["responses"]["201"]["links"]
     assert register["login"]["operationId"] == "login"
     schemas = document["components"]["schemas"]
     for _, path, operation in operations(document):
@@ -281,11 +299,11 @@ def test_links_use_only_values_every_answer_has(document):
 
 @pytest.mark.config(METRICS_ENABLED=False)
 def test_a_disabled_route_leaves_the_document(document):
-    assert "/metrics" not in document["paths"]
+    assert METRICS not in document["paths"]
 
 
 def test_document_is_cached_per_app(app, client):
-    client.get(DOCUMENT)
+    client.get(OPENAPI)
     first = app.extensions["openapi_document"]
-    client.get(DOCUMENT)
+    client.get(OPENAPI)
     assert app.extensions["openapi_document"] is first

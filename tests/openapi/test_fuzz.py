@@ -25,6 +25,7 @@ from app.auth.tokens import issue_tokens
 from app.extensions import db
 from app.models import User
 from app.models.session import TRANSPORT_BEARER
+from tests.urls import OPENAPI
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -76,7 +77,6 @@ CONFIG = Config.from_dict(
         "operations": EXPECTED_400,
     }
 )
-DOCUMENT = "/api/v1/openapi.json"
 # register -> login is the one link: the refresh token is in the body only for
 # bearer sessions, so no link can carry it (refresh and logout run per operation
 # above, with a bearer session of their own).
@@ -111,7 +111,7 @@ with APP.app_context():
 # Hashed once: the fuzzing accounts need a valid hash, not a bcrypt call each.
 PASSWORD_HASH = passwords.hash_password("correct horse battery staple", 4)
 
-schema = schemathesis.openapi.from_wsgi(DOCUMENT, APP, config=CONFIG)
+schema = schemathesis.openapi.from_wsgi(OPENAPI, APP, config=CONFIG)
 
 
 @schema.auth(refresh_interval=None)
@@ -175,7 +175,7 @@ CHAIN_CONFIG = Config.from_dict(
     {"seed": SEED, "generation": {"database": "none"}, "operations": EXPECTED_400}
 )
 chain_schema = schemathesis.openapi.from_wsgi(
-    DOCUMENT, APP, config=CHAIN_CONFIG
+    OPENAPI, APP, config=CHAIN_CONFIG
 ).include(operation_id=CHAIN)
 SUCCESSES = collections.Counter()
 

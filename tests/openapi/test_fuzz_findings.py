@@ -3,9 +3,10 @@
 import pytest
 
 from tests.helpers import assert_error
+from tests.urls import LOGOUT, ME, REFRESH
 
 
-@pytest.mark.parametrize("path", ["/api/v1/auth/refresh-token", "/api/v1/auth/logout"])
+@pytest.mark.parametrize("path", [REFRESH, LOGOUT])
 def test_a_malformed_body_is_refused_even_with_a_bearer_header(auth, path):
     # Found by negative_data_rejection: with the token in the header, the body was
     # never read, so `[null, null]` got a 200.
@@ -31,7 +32,7 @@ def test_profile_picture_with_a_broken_ipv6_host_is_400(auth, url):
     # urlsplit raises ValueError on these; it was a 500.
     caller = auth.register()
     response = caller.client.patch(
-        "/api/v1/users/me", json={"profilePicture": url}, headers=caller.headers
+        ME, json={"profilePicture": url}, headers=caller.headers
     )
     body = assert_error(response, 400, "validation_error")
     assert "profilePicture" in body["details"]

@@ -9,6 +9,7 @@ import importlib.util
 import pytest
 
 from tests.servers import ROOT
+from tests.urls import LOGIN, ME, OPENAPI, REFRESH, REGISTER
 
 GENERATOR = ROOT / "examples" / "postman" / "generate.py"
 
@@ -23,7 +24,7 @@ def generator():
 
 @pytest.fixture
 def document(client):
-    response = client.get("/api/v1/openapi.json")
+    response = client.get(OPENAPI)
     assert response.status_code == 200
     return response.get_json()
 
@@ -45,7 +46,7 @@ def test_requests_take_path_method_and_body_from_the_document(generator, documen
 
     moved = copy.deepcopy(document)
     paths = moved["paths"]
-    paths["/api/v1/auth/signup"] = paths.pop("/api/v1/auth/register")
+    paths["/api/v1/auth/signup"] = paths.pop(REGISTER)
     register = generator.build_collection(moved)["item"][0]["item"][0]["request"]
     assert register["url"]["raw"] == "{{baseUrl}}/api/v1/auth/signup"
 
@@ -55,24 +56,24 @@ def operation(paths, path, method="post"):
 
 
 def drop_operation(paths):
-    paths.pop("/api/v1/users/me")
+    paths.pop(ME)
 
 
 def drop_status(paths):
-    operation(paths, "/api/v1/auth/register")["responses"].pop("201")
+    operation(paths, REGISTER)["responses"].pop("201")
 
 
 def drop_body_field(paths):
-    content = operation(paths, "/api/v1/auth/login")["requestBody"]["content"]
+    content = operation(paths, LOGIN)["requestBody"]["content"]
     content["application/json"]["examples"]["login"]["value"].pop("password")
 
 
 def drop_security(paths):
-    operation(paths, "/api/v1/auth/refresh-token")["security"] = [{"refreshToken": []}]
+    operation(paths, REFRESH)["security"] = [{"refreshToken": []}]
 
 
 def drop_header(paths):
-    operation(paths, "/api/v1/auth/register")["parameters"] = []
+    operation(paths, REGISTER)["parameters"] = []
 
 
 @pytest.mark.parametrize(

@@ -11,13 +11,12 @@ import schemathesis
 from tests.helpers import assert_error
 from tests.keys.support import asymmetric_settings
 from tests.tokens import expired_access_token
-
-DOCUMENT = "/api/v1/openapi.json"
+from tests.urls import HEALTH, JWKS, ME, OPENAPI, REFRESH, REGISTER
 
 
 @pytest.fixture
 def document_schema(app):
-    return schemathesis.openapi.from_wsgi(DOCUMENT, app)
+    return schemathesis.openapi.from_wsgi(OPENAPI, app)
 
 
 @pytest.fixture
@@ -53,24 +52,20 @@ def test_rate_limited_login(client, conforms):
 
 def test_oversized_and_non_json_bodies(client, conforms):
     huge = {"name": "x" * (70 * 1024), "email": "a@example.com", "password": "p"}
-    response = client.post("/api/v1/auth/register", json=huge)
+    response = client.post(REGISTER, json=huge)
     assert_error(response, 413, "payload_too_large")
-    conforms("POST", "/api/v1/auth/register", response)
-    response = client.post(
-        "/api/v1/auth/register", data="name=x", content_type="text/plain"
-    )
+    conforms("POST", REGISTER, response)
+    response = client.post(REGISTER, data="name=x", content_type="text/plain")
     assert_error(response, 415, "unsupported_media_type")
-    conforms("POST", "/api/v1/auth/register", response)
+    conforms("POST", REGISTER, response)
 
 
 def test_expired_access_token(app, client, auth, conforms):
     caller = auth.register()
     expired = expired_access_token(app, caller.access_token)
-    response = client.get(
-        "/api/v1/users/me", headers={"Authorization": f"Bearer {expired}"}
-    )
+    response = client.get(ME, headers={"Authorization": f"Bearer {expired}"})
     assert_error(response, 401, "token_expired")
-    conforms("GET", "/api/v1/users/me", response)
+    conforms("GET", ME, response)
 
 
 def test_disabled_account_login(client, make_user, conforms):
@@ -85,16 +80,16 @@ def test_disabled_account_login(client, make_user, conforms):
 
 def test_cookie_refresh_without_csrf_header(auth, conforms):
     caller = auth.register(mode="cookie")
-    response = caller.client.post("/api/v1/auth/refresh-token")
+    response = caller.client.post(REFRESH)
     assert_error(response, 403, "csrf_failed")
-    conforms("POST", "/api/v1/auth/refresh-token", response)
+    conforms("POST", REFRESH, response)
 
 
 def test_cookie_refresh_and_logout_answers(auth, conforms):
     caller = auth.register(mode="cookie")
     headers = {"X-CSRF-TOKEN": caller.csrf_token}
-    response = caller.client.post("/api/v1/auth/refresh-token", headers=headers)
-    data = conforms("POST", "/api/v1/auth/refresh-token", response)["data"]
+    response = caller.client.post(REFRESH, headers=headers)
+    data = conforms("POST", REFRESH, response)["data"]
     assert "refreshToken" not in data
     assert response.headers["Authorization"] == f"Bearer {data['accessToken']}"
     assert response.headers.getlist("Set-Cookie")
@@ -107,12 +102,10 @@ def test_a_crash_is_a_documented_500(app, auth, conforms, monkeypatch):
         raise RuntimeError("boom")
 
     monkeypatch.setattr("app.users.services.update_profile", crash)
-    response = caller.client.patch(
-        "/api/v1/users/me", json={"name": "New"}, headers=caller.headers
-    )
+    response = caller.client.patch(ME, json={"name": "New"}, headers=caller.headers)
     body = assert_error(response, 500, "internal_error")
     assert "boom" not in body["error"]
-    conforms("PATCH", "/api/v1/users/me", response)
+    conforms("PATCH", ME, response)
 
 
 def test_health_check_failure_is_a_documented_503(client, conforms, monkeypatch):
@@ -123,26 +116,26 @@ def test_health_check_failure_is_a_documented_503(client, conforms, monkeypatch)
         return probe
 
     monkeypatch.setattr("app.observability.health.database_probe", broken_probe)
-    response = client.get("/health")
+    response = client.get(HEALTH)
     assert_error(response, 503, "unavailable")
-    conforms("GET", "/health", response)
+    conforms("GET", HEALTH, response)
 
 
 @pytest.mark.parametrize("algorithm", ["RS256", "ES256", "EdDSA"])
 def test_jwks_of_an_asymmetric_key_matches_the_document(algorithm, make_app):
     app = make_app(JWT_SECRET_KEY=None, **asymmetric_settings(algorithm))
-    schema = schemathesis.openapi.from_wsgi(DOCUMENT, app)
-    response = app.test_client().get("/.well-known/jwks.json")
+    schema = schemathesis.openapi.from_wsgi(OPENAPI, app)
+    response = app.test_client().get(JWKS)
     assert response.status_code == 200
-    schema["/.well-known/jwks.json"]["GET"].validate_response(response)
+    schema[JWKS]["GET"].validate_response(response)
 
 
 def test_user_with_a_profile_picture_conforms(auth, conforms):
     caller = auth.register()
     response = caller.client.patch(
-        "/api/v1/users/me",
+        ME,
         json={"profilePicture": "https://example.com/ada.png"},
         headers=caller.headers,
     )
-    user = conforms("PATCH", "/api/v1/users/me", response)["data"]["user"]
+    user = conforms("PATCH", ME, response)["data"]["user"]
     assert user["profilePicture"] == "https://example.com/ada.png"

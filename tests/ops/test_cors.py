@@ -4,11 +4,10 @@ import pytest
 
 from app import create_app
 from tests.helpers import assert_error
+from tests.urls import HEALTH, LOGIN, ME
 
 SPA = "https://app.example.com"
 ADMIN = "http://localhost:3000"
-LOGIN = "/api/v1/auth/login"
-ME = "/api/v1/users/me"
 ALLOWED_HEADERS = {"authorization", "content-type", "x-csrf-token", "x-auth-mode"}
 ALLOWED_HEADERS |= {"x-request-id"}
 
@@ -59,7 +58,7 @@ def test_allowed_origin_gets_credentials_and_exposed_headers(client, auth, origi
 )
 def test_other_origins_get_no_cors_headers(client, origin):
     for response in (
-        client.get("/health", headers={"Origin": origin}),
+        client.get(HEALTH, headers={"Origin": origin}),
         preflight(client, LOGIN, origin),
         client.post(
             LOGIN,
@@ -73,7 +72,7 @@ def test_other_origins_get_no_cors_headers(client, origin):
 
 
 def test_no_origin_header_gets_no_cors_headers_but_vary(client):
-    response = client.get("/health")
+    response = client.get(HEALTH)
     assert "Access-Control-Allow-Origin" not in response.headers
     assert "origin" in header_set(response.headers.get("Vary"))
 
@@ -133,7 +132,7 @@ def test_error_answers_carry_cors_headers_for_allowed_origins(client):
 def test_no_allowlist_means_no_cross_origin_access(client):
     response = preflight(client, LOGIN, SPA)
     assert "Access-Control-Allow-Origin" not in response.headers
-    response = client.get("/health", headers={"Origin": SPA})
+    response = client.get(HEALTH, headers={"Origin": SPA})
     assert "Access-Control-Allow-Origin" not in response.headers
 
 
@@ -153,7 +152,7 @@ def test_allowlist_entries_must_be_exact_origins(database_url, entry):
 
 @pytest.mark.config(CORS_ORIGINS=["https://App.Example.com/"])
 def test_single_origin_allowlist_normalised_and_still_varies(client):
-    response = client.get("/health", headers={"Origin": SPA})
+    response = client.get(HEALTH, headers={"Origin": SPA})
     assert response.headers["Access-Control-Allow-Origin"] == SPA
     # flask-cors alone sends no Vary with a single origin; the answer still varies.
     assert "origin" in header_set(response.headers.get("Vary"))

@@ -7,8 +7,8 @@ import requests
 
 from tests.ops.test_metrics import parse, value
 from tests.servers import run_gunicorn
+from tests.urls import LOGIN
 
-LOGIN = "/api/v1/auth/login"
 MAX_LOGINS = 300
 
 

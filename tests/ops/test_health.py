@@ -9,6 +9,7 @@ import redis
 
 from tests.helpers import assert_error, assert_ok
 from tests.servers import free_port
+from tests.urls import HEALTH
 
 BUDGET = 2.0  # seconds: the answer comes within this even when a dependency hangs
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -23,14 +24,14 @@ def hung_port():
         yield listener.getsockname()[1]
 
 
-def timed_get(app, path="/health"):
+def timed_get(app, path=HEALTH):
     started = time.monotonic()
     response = app.test_client().get(path)
     return response, time.monotonic() - started
 
 
 def test_health_ok_checks_the_database(client):
-    response = client.get("/health")
+    response = client.get(HEALTH)
     data = assert_ok(response)
     assert data == {
         "status": "ok",
@@ -41,13 +42,13 @@ def test_health_ok_checks_the_database(client):
 
 @pytest.mark.ratelimit
 def test_health_checks_memory_rate_limit_storage(client):
-    data = assert_ok(client.get("/health"))
+    data = assert_ok(client.get(HEALTH))
     assert data["checks"] == {"database": "ok", "rateLimitStorage": "ok"}
 
 
 def test_health_is_outside_the_api_prefix(client):
     assert_error(client.get("/api/v1/health"), 404, "not_found")
-    assert client.head("/health").status_code == 200
+    assert client.head(HEALTH).status_code == 200
 
 
 def test_database_down_is_503_naming_it(make_app):

@@ -10,15 +10,18 @@ import pytest
 
 from app.logs import JsonFormatter
 from tests.helpers import assert_error, assert_ok
+from tests.urls import (
+    AUTH,
+    LOGIN,
+    LOGOUT,
+    ME,
+    PASSWORD_CHANGE,
+    PASSWORD_RESET,
+    PASSWORD_RESET_CONFIRM,
+    REFRESH,
+    REGISTER,
+)
 
-REGISTER = "/api/v1/auth/register"
-LOGIN = "/api/v1/auth/login"
-REFRESH = "/api/v1/auth/refresh-token"
-LOGOUT = "/api/v1/auth/logout"
-ME = "/api/v1/users/me"
-RESET = "/api/v1/auth/password/reset"
-RESET_CONFIRM = "/api/v1/auth/password/reset/confirm"
-CHANGE = "/api/v1/auth/password/change"
 BEARER = {"X-Auth-Mode": "bearer"}
 FRONTEND_URL = "https://app.example.test"
 RESET_LINK = f"{FRONTEND_URL}/reset-password?token="
@@ -144,11 +147,11 @@ def test_no_password_token_or_cookie_reaches_a_log_line(
         client.post(REFRESH, json={"refreshToken": first["refreshToken"]})
     )
     csrf = cookie(browser, "csrf_refresh_token", "/")
-    secrets.add(csrf, cookie(browser, "refresh_token", "/api/v1/auth"))
+    secrets.add(csrf, cookie(browser, "refresh_token", AUTH))
     assert_ok(
         browser.post(REFRESH, headers={"X-CSRF-TOKEN": csrf}),
     )
-    secrets.add(cookie(browser, "refresh_token", "/api/v1/auth"))
+    secrets.add(cookie(browser, "refresh_token", AUTH))
     assert_error(
         client.post(
             REFRESH, headers={"Authorization": f"Bearer {logged_in['refreshToken']}"}
@@ -165,31 +168,34 @@ def test_no_password_token_or_cookie_reaches_a_log_line(
         401,
         "token_invalid",
     )
-    client.set_cookie("refresh_token", bogus_cookie, path="/api/v1/auth")
+    client.set_cookie("refresh_token", bogus_cookie, path=AUTH)
     refused = client.post(REFRESH, headers={"X-CSRF-TOKEN": bogus_token})
     assert refused.status_code == 401
-    client.delete_cookie("refresh_token", path="/api/v1/auth")
+    client.delete_cookie("refresh_token", path=AUTH)
     assert_error(client.get(f"{ME}?token={bogus_token}"), 401, "token_missing")
 
     # Password change, reset request and confirm (token from the mail), log out.
     changed = client.post(
-        CHANGE,
+        PASSWORD_CHANGE,
         json={"oldPassword": password, "newPassword": new_password + "-c"},
         headers={"Authorization": f"Bearer {access}"},
     )
     assert_ok(changed)
     secrets.add(new_password + "-c")
-    assert_ok(client.post(RESET, json={"email": email}), 202)
+    assert_ok(client.post(PASSWORD_RESET, json={"email": email}), 202)
     reset_token = reset_token_for(mailbox, email)
     # Every mailed token (reset, and verification if registration sends one).
     secrets.add(*mailed_tokens(mailbox))
     assert_ok(
         client.post(
-            RESET_CONFIRM, json={"token": reset_token, "newPassword": new_password}
+            PASSWORD_RESET_CONFIRM,
+            json={"token": reset_token, "newPassword": new_password},
         )
     )
     assert_error(
-        client.post(RESET_CONFIRM, json={"token": reset_token, "newPassword": wrong}),
+        client.post(
+            PASSWORD_RESET_CONFIRM, json={"token": reset_token, "newPassword": wrong}
+        ),
         401,
         "token_invalid",
     )

@@ -12,14 +12,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from app import events
 from tests.conftest import PASSWORD
 from tests.helpers import assert_error
-
-LOGIN = "/api/v1/auth/login"
-REFRESH = "/api/v1/auth/refresh-token"
+from tests.urls import LOGIN, METRICS, REFRESH
 
 
 def scrape(client):
     """{(sample name, frozenset(labels)): value} from GET /metrics."""
-    response = client.get("/metrics")
+    response = client.get(METRICS)
     assert response.status_code == 200
     assert response.mimetype == "text/plain"
     return parse(response.get_data(as_text=True))
@@ -38,7 +36,7 @@ def value(samples, name, **labels):
 
 
 def test_metrics_is_prometheus_text(client):
-    response = client.get("/metrics")
+    response = client.get(METRICS)
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/plain; version=")
     text = response.get_data(as_text=True)
@@ -98,7 +96,7 @@ def test_requests_are_counted_by_route_template_not_raw_path(client, auth):
     assert_error(client.get(f"/no/such/path/{uuid.uuid4()}"), 404, "not_found")
     assert_error(client.open(LOGIN, method="PROPFIND"), 405, "method_not_allowed")
 
-    response = client.get("/metrics")
+    response = client.get(METRICS)
     text = response.get_data(as_text=True)
     after = parse(text)
     template = "/api/v1/auth/sessions/<session_id>"
@@ -184,4 +182,29 @@ def test_rate_limited_login_is_counted(client, make_user):
 
 @pytest.mark.config(METRICS_ENABLED=False)
 def test_metrics_can_be_turned_off(client):
-    assert_error(client.get("/metrics"), 404, "not_found")
+    assert_error(client.get(METRICS), 404, "not_found")
+
+
+@pytest.mark.config(METRICS_TOKEN="scrape-" + "x1y2z3" * 6)
+def test_metrics_token_is_required_when_set(client):
+    token = "scrape-" + "x1y2z3" * 6
+    assert_error(client.get(METRICS), 401, "token_missing")
+    wrong = client.get(METRICS, headers={"Authorization": "Bearer nope"})
+    assert_error(wrong, 401, "token_invalid")
+    odd = client.get(METRICS, headers={"Authorization": "Bearer \u00e9t\u00e9"})
+    assert_error(odd, 401, "token_invalid")
+    right = client.get(METRICS, headers={"Authorization": f"Bearer {token}"})
+    assert right.status_code == 200
+    assert right.mimetype == "text/plain"
+
+
+def test_production_serves_metrics_only_with_a_token():
+    from app.observability.metrics import metrics_served
+
+    base = {"METRICS_ENABLED": True, "APP_ENV": "production", "METRICS_TOKEN": None}
+    assert metrics_served(base) is False
+    assert metrics_served({**base, "METRICS_TOKEN": "t" * 40}) is True
+    assert metrics_served({**base, "APP_ENV": "development"}) is True
+    assert metrics_served({**base, "METRICS_ENABLED": False, "APP_ENV": "testing"}) is (
+        False
+    )

@@ -10,6 +10,7 @@ from sqlalchemy.exc import OperationalError
 from app import create_app
 from app.outages import QueryWatchdog
 from tests.helpers import assert_error
+from tests.urls import HEALTH, LOGIN
 
 # Nothing listens there: every connection attempt is refused at once.
 DEAD_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:9/none"
@@ -26,7 +27,7 @@ def test_unreachable_database_is_503_with_retry_after(dead_database_app, caplog)
     started = time.monotonic()
     for _ in range(5):
         response = client.post(
-            "/api/v1/auth/login",
+            LOGIN,
             json={"email": "ada@example.com", "password": "pass phrase 42"},
         )
         assert_error(response, 503, "unavailable")
@@ -39,7 +40,7 @@ def test_unreachable_database_is_503_with_retry_after(dead_database_app, caplog)
 
 
 def test_health_still_reports_the_database(dead_database_app):
-    response = dead_database_app.test_client().get("/health")
+    response = dead_database_app.test_client().get(HEALTH)
     assert_error(response, 503, "unavailable")
 
 

@@ -1,16 +1,14 @@
 """Security headers on every answer: success, errors, 429, 500, preflight, metrics."""
 
-import secrets
-
 import pytest
 
 from app import create_app
 from app.extensions import db
 from tests.conftest import PASSWORD
-from tests.helpers import assert_error
+from tests.helpers import assert_error, production_settings
+from tests.urls import HEALTH, LOGIN, ME, METRICS
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
-LOGIN = "/api/v1/auth/login"
 
 
 def assert_security_headers(response, *, csp=API_CSP):
@@ -36,15 +34,15 @@ def boom(app):
 def test_headers_on_success_and_client_errors(client, auth, boom):
     caller = auth.register(mode="bearer")
     responses = [
-        client.get("/health"),
-        client.get("/api/v1/users/me", headers=caller.headers),
-        client.get("/metrics"),
+        client.get(HEALTH),
+        client.get(ME, headers=caller.headers),
+        client.get(METRICS),
         client.get("/no/such/route"),
         client.put(LOGIN, json={}),
         client.post(LOGIN, data="{", content_type="application/json"),
         client.post(LOGIN, data="x", content_type="text/plain"),
-        client.get("/api/v1/users/me"),
-        client.get("/api/v1/users/me", headers={"Authorization": "Bearer nope"}),
+        client.get(ME),
+        client.get(ME, headers={"Authorization": "Bearer nope"}),
         client.post(LOGIN, json={"email": "a@example.com", "password": "wrong pw"}),
         client.options(LOGIN),
         client.get(boom),
@@ -79,19 +77,12 @@ def test_a_view_can_set_its_own_csp(app, client):
 
 
 def production_app(database_url, **overrides):
-    settings = {
-        "APP_ENV": "production",
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "SECRET_KEY": secrets.token_urlsafe(48),
-        "JWT_SECRET_KEY": secrets.token_urlsafe(48),
-        "RATELIMIT_ENABLED": False,
-        "BCRYPT_ROUNDS": 10,
-        **overrides,
-    }
-    return create_app(settings)
+    return create_app(
+        production_settings(SQLALCHEMY_DATABASE_URI=database_url, **overrides)
+    )
 
 
-@pytest.mark.parametrize("path", ["/health", "/no/such/route"])
+@pytest.mark.parametrize("path", [HEALTH, "/no/such/route"])
 def test_hsts_in_production_only(database_url, path):
     app = production_app(database_url)
     try:
@@ -108,7 +99,7 @@ def test_hsts_in_production_only(database_url, path):
 def test_hsts_can_be_turned_off_in_production(database_url):
     app = production_app(database_url, HSTS_MAX_AGE=0)
     try:
-        response = app.test_client().get("/health")
+        response = app.test_client().get(HEALTH)
         assert "Strict-Transport-Security" not in response.headers
     finally:
         with app.app_context():
@@ -117,4 +108,4 @@ def test_hsts_can_be_turned_off_in_production(database_url):
 
 def test_no_server_header_from_the_app(client):
     # gunicorn adds `Server: gunicorn` (no version: tests/ops/test_gunicorn.py).
-    assert "Server" not in client.get("/health").headers
+    assert "Server" not in client.get(HEALTH).headers

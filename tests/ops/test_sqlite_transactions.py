@@ -14,6 +14,7 @@ from app.database import read_connection
 from app.extensions import db
 from app.models import User
 from tests.helpers import sent_statements
+from tests.urls import ME
 
 pytestmark = pytest.mark.skipif(
     bool(os.environ.get("TEST_DATABASE_URL")),
@@ -86,7 +87,7 @@ def test_the_access_check_does_not_wait_for_a_writer(app, auth):
     with app.app_context(), db.engine.connect() as writer:
         writer.execute(text("UPDATE users SET name = 'held'"))  # holds the write lock
         started = time.monotonic()
-        response = caller.client.get("/api/v1/users/me", headers=caller.headers)
+        response = caller.client.get(ME, headers=caller.headers)
         assert response.status_code == 200, response.get_json()
         assert time.monotonic() - started < 1
         writer.rollback()

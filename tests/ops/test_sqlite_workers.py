@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from tests.servers import run_gunicorn
+from tests.urls import LOGIN, ME, REFRESH, REGISTER
 
 pytestmark = pytest.mark.skipif(
     bool(os.environ.get("TEST_DATABASE_URL")),
@@ -46,35 +47,27 @@ def client_loop(url, stop_at, results, errors):
             email = f"load-{uuid.uuid4().hex[:12]}@example.com"
             password = f"pw-{uuid.uuid4().hex}"
             account = {"name": "Load", "email": email, "password": password}
-            data = call(
-                201, "POST", "/api/v1/auth/register", json=account, headers=BEARER
-            )
+            data = call(201, "POST", REGISTER, json=account, headers=BEARER)
             if data is None:
                 continue
             access, refresh = data["accessToken"], data["refreshToken"]
-            call(200, "GET", "/api/v1/users/me", headers=_bearer(access))
-            data = call(
-                200, "POST", "/api/v1/auth/refresh-token", headers=_bearer(refresh)
-            )
+            call(200, "GET", ME, headers=_bearer(access))
+            data = call(200, "POST", REFRESH, headers=_bearer(refresh))
             if data is not None:
                 access = data["accessToken"]
-            call(200, "GET", "/api/v1/users/me", headers=_bearer(access))
+            call(200, "GET", ME, headers=_bearer(access))
             credentials = {"email": email, "password": password}
-            data = call(
-                200, "POST", "/api/v1/auth/login", json=credentials, headers=BEARER
-            )
+            data = call(200, "POST", LOGIN, json=credentials, headers=BEARER)
             if data is None:
                 continue
             data = call(
                 200,
                 "POST",
-                "/api/v1/auth/refresh-token",
+                REFRESH,
                 headers=_bearer(data["refreshToken"]),
             )
             if data is not None:
-                call(
-                    200, "GET", "/api/v1/users/me", headers=_bearer(data["accessToken"])
-                )
+                call(200, "GET", ME, headers=_bearer(data["accessToken"]))
     except requests.RequestException as error:
         errors.append(("transport", type(error).__name__, str(error)[:300]))
 

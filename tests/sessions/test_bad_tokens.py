@@ -7,17 +7,18 @@ import jwt as pyjwt
 import pytest
 
 from tests.tokens import claims_of, expired_access_token, expired_refresh_token
+from tests.urls import AUTH, LOGOUT, LOGOUT_ALL, ME, REFRESH, SESSIONS
 
 ACCESS_ENDPOINTS = [
-    ("get", "/api/v1/users/me"),
-    ("patch", "/api/v1/users/me"),
-    ("post", "/api/v1/auth/logout-all"),
-    ("get", "/api/v1/auth/sessions"),
+    ("get", ME),
+    ("patch", ME),
+    ("post", LOGOUT_ALL),
+    ("get", SESSIONS),
     ("delete", "/api/v1/auth/sessions/00000000-0000-0000-0000-000000000000"),
 ]
 REFRESH_ENDPOINTS = [
-    ("post", "/api/v1/auth/refresh-token"),
-    ("post", "/api/v1/auth/logout"),
+    ("post", REFRESH),
+    ("post", LOGOUT),
 ]
 
 
@@ -101,15 +102,13 @@ def test_forged_access_tokens_are_refused_everywhere(app, auth, client):
             assert response.status_code == 401, (case, method, path, body)
             assert body["success"] is False and body["code"] in EXPECTED, (case, body)
             assert response.headers["WWW-Authenticate"].startswith("Bearer")
-    assert client.get("/api/v1/users/me", headers=caller.headers).status_code == 200
+    assert client.get(ME, headers=caller.headers).status_code == 200
 
 
 def test_expired_access_token_is_token_expired(app, auth, client):
     caller = auth.register()
     token = forged_tokens(app, caller)["expired_access"]
-    response = client.get(
-        "/api/v1/users/me", headers={"Authorization": f"Bearer {token}"}
-    )
+    response = client.get(ME, headers={"Authorization": f"Bearer {token}"})
     assert response.get_json()["code"] == "token_expired"
     assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
 
@@ -155,17 +154,12 @@ def test_forged_refresh_tokens_are_refused(app, auth, client):
                 body = response.get_json()
                 assert response.status_code == 401, (case, where, path, body)
                 assert body["code"] in EXPECTED, (case, body)
-    assert (
-        client.post(
-            "/api/v1/auth/refresh-token", headers=caller.refresh_headers
-        ).status_code
-        == 200
-    )
+    assert client.post(REFRESH, headers=caller.refresh_headers).status_code == 200
 
 
 def test_access_token_is_refused_on_refresh(auth, client):
     caller = auth.register()
-    response = client.post("/api/v1/auth/refresh-token", headers=caller.headers)
+    response = client.post(REFRESH, headers=caller.headers)
     assert response.status_code == 401
     assert response.get_json()["code"] == "token_invalid"
 
@@ -175,30 +169,21 @@ def test_forged_cookie_refresh_is_refused(app, auth):
     tokens = forged_tokens(app, auth.register())
     for case in ("alg_none", "other_key", "truncated", "garbage"):
         client = app.test_client()
-        client.set_cookie("refresh_token", tokens[case], path="/api/v1/auth")
-        response = client.post(
-            "/api/v1/auth/refresh-token", headers={"X-CSRF-TOKEN": caller.csrf_token}
-        )
+        client.set_cookie("refresh_token", tokens[case], path=AUTH)
+        response = client.post(REFRESH, headers={"X-CSRF-TOKEN": caller.csrf_token})
         assert response.status_code in (401, 403), (case, response.get_json())
         assert response.get_json()["success"] is False
 
 
 def test_wrong_type_body_refresh_token_is_400(client):
     for value in (123, None, [], {"a": 1}, ""):
-        response = client.post(
-            "/api/v1/auth/refresh-token", json={"refreshToken": value}
-        )
+        response = client.post(REFRESH, json={"refreshToken": value})
         assert response.status_code == 400, value
 
 
 def test_logout_accepts_an_authentic_expired_token(app, auth, client):
     caller = auth.register()
     token = forged_tokens(app, caller)["expired_access"]
-    response = client.post(
-        "/api/v1/auth/logout", headers={"Authorization": f"Bearer {token}"}
-    )
+    response = client.post(LOGOUT, headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
-    assert (
-        client.get("/api/v1/users/me", headers=caller.headers).get_json()["code"]
-        == "token_revoked"
-    )
+    assert client.get(ME, headers=caller.headers).get_json()["code"] == "token_revoked"

@@ -8,8 +8,7 @@ import pytest
 
 from tests.helpers import assert_error
 from tests.sessions.test_bad_tokens import ACCESS_ENDPOINTS, REFRESH_ENDPOINTS, call
-
-REGISTER = "/api/v1/auth/register"
+from tests.urls import REFRESH, REGISTER
 
 
 def segment(raw):
@@ -50,7 +49,7 @@ def test_hostile_tokens_are_401_everywhere(client, case):
 def test_non_ascii_csrf_header_is_403(auth, value):
     caller = auth.register(mode="cookie")
     response = caller.client.post(
-        "/api/v1/auth/refresh-token",
+        REFRESH,
         headers={"X-CSRF-TOKEN": value.encode("utf-8").decode("latin-1")},
     )
     assert_error(response, 403, "csrf_failed")

@@ -6,19 +6,14 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import UserSession
 from tests.helpers import assert_error, assert_ok, cookie_attributes, set_cookie_headers
-
-LOGOUT = "/api/v1/auth/logout"
-LOGOUT_ALL = "/api/v1/auth/logout-all"
-SESSIONS = "/api/v1/auth/sessions"
-REFRESH = "/api/v1/auth/refresh-token"
-ME = "/api/v1/users/me"
+from tests.urls import AUTH, LOGIN, LOGOUT, LOGOUT_ALL, ME, REFRESH, REGISTER, SESSIONS
 
 
 def test_cookie_logout_clears_both_cookies_and_ends_session(auth):
     caller = auth.register(mode="cookie")
     response = caller.client.post(LOGOUT, headers={"X-CSRF-TOKEN": caller.csrf_token})
     assert assert_ok(response)["message"]
-    for name, path in (("refresh_token", "/api/v1/auth"), ("csrf_refresh_token", "/")):
+    for name, path in (("refresh_token", AUTH), ("csrf_refresh_token", "/")):
         [header] = set_cookie_headers(response, name)
         value, attrs = cookie_attributes(header)
         assert value == ""
@@ -137,7 +132,7 @@ def test_sessions_list_shows_active_sessions_with_current(auth):
 def test_sessions_record_user_agent(app):
     client = app.test_client()
     client.post(
-        "/api/v1/auth/register",
+        REGISTER,
         json={
             "name": "A",
             "email": "ua@example.com",
@@ -146,7 +141,7 @@ def test_sessions_record_user_agent(app):
         headers={"User-Agent": "MyPhone/1.0", "X-Auth-Mode": "bearer"},
     )
     data = client.post(
-        "/api/v1/auth/login",
+        LOGIN,
         json={"email": "ua@example.com", "password": "correct horse battery staple"},
         headers={"X-Auth-Mode": "bearer"},
     ).get_json()["data"]

@@ -13,9 +13,7 @@ from tests.helpers import (
     set_cookie_headers,
 )
 from tests.tokens import claims_of
-
-REFRESH = "/api/v1/auth/refresh-token"
-ME = "/api/v1/users/me"
+from tests.urls import AUTH, ME, REFRESH
 
 
 def refresh_bearer(client, token, *, in_body=False):
@@ -184,14 +182,14 @@ def test_parallel_refreshes_rotate_exactly_once(app, auth):
 
 def test_cookie_refresh_rotates_and_sets_new_cookies(auth):
     caller = auth.register(mode="cookie")
-    old_cookie = caller.client.get_cookie("refresh_token", path="/api/v1/auth").value
+    old_cookie = caller.client.get_cookie("refresh_token", path=AUTH).value
     response = refresh_cookie(caller)
     data = assert_ok(response)
     assert "refreshToken" not in data
     [refresh] = set_cookie_headers(response, "refresh_token")
     value, attrs = cookie_attributes(refresh)
     assert value != old_cookie
-    assert attrs["httponly"] is True and attrs["path"] == "/api/v1/auth"
+    assert attrs["httponly"] is True and attrs["path"] == AUTH
     assert attrs["samesite"] == "Strict" and attrs["secure"] is True
     [csrf] = set_cookie_headers(response, "csrf_refresh_token")
     new_csrf, _ = cookie_attributes(csrf)
@@ -228,7 +226,7 @@ def test_cookie_refresh_with_csrf_of_another_session_is_403(auth):
 
 def test_cookie_session_token_is_refused_as_bearer(auth, client):
     caller = auth.register(mode="cookie")
-    cookie = caller.client.get_cookie("refresh_token", path="/api/v1/auth").value
+    cookie = caller.client.get_cookie("refresh_token", path=AUTH).value
     assert_error(refresh_bearer(client, cookie), 401, "token_invalid")
     assert_error(refresh_bearer(client, cookie, in_body=True), 401, "token_invalid")
 
@@ -236,7 +234,7 @@ def test_cookie_session_token_is_refused_as_bearer(auth, client):
 def test_bearer_session_token_is_refused_as_cookie(auth, app):
     caller = auth.register()
     client = app.test_client()
-    client.set_cookie("refresh_token", caller.refresh_token, path="/api/v1/auth")
+    client.set_cookie("refresh_token", caller.refresh_token, path=AUTH)
     with app.app_context():
         csrf = claims_of(caller.refresh_token).get("csrf", "x")
     response = client.post(REFRESH, headers={"X-CSRF-TOKEN": csrf})
@@ -246,11 +244,11 @@ def test_bearer_session_token_is_refused_as_cookie(auth, app):
 
 def test_cookie_reuse_outside_grace_revokes(auth, app, move_clock):
     caller = auth.register(mode="cookie")
-    old_cookie = caller.client.get_cookie("refresh_token", path="/api/v1/auth").value
+    old_cookie = caller.client.get_cookie("refresh_token", path=AUTH).value
     assert_ok(refresh_cookie(caller))
     move_clock(seconds=11)
     replay = app.test_client()
-    replay.set_cookie("refresh_token", old_cookie, path="/api/v1/auth")
+    replay.set_cookie("refresh_token", old_cookie, path=AUTH)
     assert_error(
         replay.post(REFRESH, headers={"X-CSRF-TOKEN": caller.csrf_token}),
         401,
@@ -283,8 +281,8 @@ def test_disabled_account_refresh_is_403(app, auth, client):
 def copy_cookies(app, caller):
     """A second 'tab': another client holding the same cookies as `caller`."""
     tab = app.test_client()
-    refresh = caller.client.get_cookie("refresh_token", path="/api/v1/auth").value
-    tab.set_cookie("refresh_token", refresh, path="/api/v1/auth")
+    refresh = caller.client.get_cookie("refresh_token", path=AUTH).value
+    tab.set_cookie("refresh_token", refresh, path=AUTH)
     tab.set_cookie("csrf_refresh_token", caller.csrf_token, path="/")
     return tab
 

@@ -6,11 +6,9 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import UserSession
 from tests.helpers import assert_error
+from tests.urls import LOGIN, ME, REFRESH
 
 PASSWORD = "a fine pass phrase"
-LOGIN = "/api/v1/auth/login"
-ME = "/api/v1/users/me"
-REFRESH = "/api/v1/auth/refresh-token"
 
 
 def create(runner, email="ops@example.com", name="Ops", password=PASSWORD, again=None):

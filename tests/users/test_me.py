@@ -1,8 +1,7 @@
 import pytest
 
 from tests.helpers import assert_error, assert_ok
-
-ME = "/api/v1/users/me"
+from tests.urls import ME
 
 
 @pytest.mark.parametrize("mode", ["bearer", "cookie"])
