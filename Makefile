@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 
-.PHONY: run test e2e migrate lint clean bench
+.PHONY: run test e2e faults migrate lint clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,17 @@ e2e: $(VENV)/.dev $(NEWMAN_STAMP) $(JWKS_VERIFIER)/node_modules/.package-lock.js
 	fi
 	CHROMIUM_PATH=$(CHROMIUM_PATH) E2E=1 timeout -s INT -k 30 900 \
 		$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
+
+# Dependency outages (tests/faults): a PostgreSQL cluster and a redis-server of the
+# tests' own, stopped and SIGSTOPped under gunicorn. Debian's packages are installed
+# when missing and we are root (CI), else the tests skip.
+faults: $(VENV)/.dev
+	@if [ "$$(id -u)" = 0 ] && { ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+		|| ! command -v redis-server >/dev/null; }; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			postgresql redis-server; \
+	fi
+	FAULTS=1 timeout -s INT -k 30 600 $(BIN)/python -m pytest tests/faults $(PYTEST_ARGS)
 
 # Load test against gunicorn (bench/README.md); needs Debian's wrk, a few minutes.
 bench: $(VENV)/.runtime

@@ -63,6 +63,9 @@ class Config:
         # A query running longer has its connection cut and the request answers 503
         # (app/outages.py); 0 turns the watchdog off.
         self.DB_QUERY_TIMEOUT_MS = as_int(env("DB_QUERY_TIMEOUT_MS"), 5000)
+        # The check of a pooled server connection before it is lent: past this, the
+        # connection is discarded and a new one made (0: lent unchecked).
+        self.DB_PING_TIMEOUT_MS = as_int(env("DB_PING_TIMEOUT_MS"), 1000)
 
         # Tokens and sessions
         self.ACCESS_TOKEN_TTL = as_int(env("ACCESS_TOKEN_TTL"), 3600)
@@ -108,6 +111,11 @@ class Config:
         self.TRUSTED_PROXY_COUNT = as_int(env("TRUSTED_PROXY_COUNT"), 0)
         # gunicorn workers (gunicorn.conf.py reads the same variable, default 2).
         self.WEB_CONCURRENCY = as_int(env("WEB_CONCURRENCY"), 2)
+        # Worker processes actually serving on this host: gunicorn.conf.py sets it
+        # in each worker to gunicorn's count (`-w` included).
+        self.SERVER_WORKERS = max(
+            1, as_int(env("SERVER_WORKERS"), self.WEB_CONCURRENCY)
+        )
         # bcrypt hashes one worker runs at once (0: no bound); default: its share of
         # the cores, so that a login flood cannot crowd out cheap requests.
         self.BCRYPT_CONCURRENCY = as_int(
@@ -159,6 +167,11 @@ class Config:
         self.RATELIMIT_STORAGE_URI = env("RATELIMIT_STORAGE_URI", "memory://")
         # Seconds a Redis call may take before the limits fall back to memory.
         self.RATELIMIT_STORAGE_TIMEOUT = float(env("RATELIMIT_STORAGE_TIMEOUT") or 0.5)
+        # While Redis is away each process counts in memory a share of every limit:
+        # the limit divided by SERVER_WORKERS x RATELIMIT_FALLBACK_HOSTS.
+        self.RATELIMIT_FALLBACK_HOSTS = max(
+            1, as_int(env("RATELIMIT_FALLBACK_HOSTS"), 1)
+        )
         # Namespace of the counters, for several apps sharing one Redis.
         self.RATELIMIT_KEY_PREFIX = env("RATELIMIT_KEY_PREFIX", "")
         # The limits themselves: one setting per entry of app/ratelimit.py's table.
@@ -229,7 +242,11 @@ def sqlite_in_memory(url):
 
 
 def engine_options(url):
-    """Pool settings per backend: SQLite waits for locks, PostgreSQL pre-pings."""
+    """Pool settings per backend: SQLite waits for locks, PostgreSQL bounds waits.
+
+    PostgreSQL's pooled connections are checked before use by app/outages.py, under
+    a deadline (SQLAlchemy's pool_pre_ping has none: it hangs with a hung server).
+    """
     # hide_parameters: an error message never carries bound values (hashes, emails).
     if url.startswith("sqlite"):
         options = {"connect_args": {"timeout": 15}, "hide_parameters": True}
@@ -242,7 +259,6 @@ def engine_options(url):
     return {
         "hide_parameters": True,
         "connect_args": {"connect_timeout": as_int(env("DB_CONNECT_TIMEOUT"), 3)},
-        "pool_pre_ping": True,
         "pool_size": as_int(env("DB_POOL_SIZE"), 5),
         "max_overflow": as_int(env("DB_MAX_OVERFLOW"), 10),
         "pool_recycle": as_int(env("DB_POOL_RECYCLE"), 1800),

@@ -127,6 +127,11 @@ def on_exit(server):
         shutil.rmtree(ours, ignore_errors=True)
 
 
+def post_fork(server, worker):
+    """Tell the app, loaded after this, how many workers share the host's limits."""
+    os.environ["SERVER_WORKERS"] = str(server.num_workers)
+
+
 def post_worker_init(worker):
     """The worker has loaded the app: start its outbox sender thread."""
     from app.outbox.sender import start_sender

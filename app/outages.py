@@ -26,6 +26,8 @@ RETRY_AFTER_SECONDS = 2
 # the count of what was not logged).
 LOG_EVERY_SECONDS = 10.0
 WATCHDOG_TICK_SECONDS = 0.05
+# connection_record.info key: made by the pool since it was last lent.
+FRESH = "auth_fresh"
 
 
 class OutageLog:
@@ -70,13 +72,19 @@ def outage_kind(error):
     return None
 
 
-def answer_outage(error):
-    """The 503 envelope for a dependency outage, or None when it is not one."""
+def record_outage(error):
+    """Log `error` (once per kind and period) if it is an outage; False if not."""
     kind = outage_kind(error)
     if kind is None:
+        return False
+    OUTAGES.record(kind, type(getattr(error, "orig", None) or error).__name__)
+    return True
+
+
+def answer_outage(error):
+    """The 503 envelope for a dependency outage, or None when it is not one."""
+    if not record_outage(error):
         return None
-    detail = type(getattr(error, "orig", None) or error).__name__
-    OUTAGES.record(kind, detail)
     return from_api_error(
         ServiceUnavailable(
             "The service is temporarily unavailable; retry shortly.",
@@ -86,15 +94,20 @@ def answer_outage(error):
 
 
 class QueryWatchdog:
-    """Cuts the connection of any query that runs longer than `timeout` seconds.
+    """Cuts the connection of any database call that overruns its deadline.
 
-    SQLite is interrupted (sqlite3's own thread-safe `interrupt`); on PostgreSQL the
-    socket is shut down, so the blocked read fails at once and SQLAlchemy discards
-    the connection. Either way the request gets an error it can answer with 503.
+    Armed around every statement (`timeout`), every COMMIT and ROLLBACK (the
+    request's, and the pool's reset on return) and the check of a pooled
+    connection before it is lent (`ping_timeout`): none of them passes through a
+    cursor, and each blocks as long as a hung server does. SQLite is interrupted
+    (sqlite3's own thread-safe `interrupt`); on PostgreSQL the socket is shut down,
+    so the blocked read fails at once and SQLAlchemy discards the connection.
+    Either way the request gets an error it answers with 503.
     """
 
-    def __init__(self, timeout):
+    def __init__(self, timeout, ping_timeout=0):
         self.timeout = timeout
+        self.ping_timeout = ping_timeout
         self.running = {}  # id(dbapi connection) -> (deadline, dbapi connection)
         self.lock = threading.Lock()
         self.thread = None
@@ -104,25 +117,72 @@ class QueryWatchdog:
         event.listen(engine, "before_cursor_execute", self.started)
         event.listen(engine, "after_cursor_execute", self.finished)
         event.listen(engine, "handle_error", self.failed)
+        event.listen(engine, "commit", self.ending)
+        event.listen(engine, "rollback", self.ending)
+        event.listen(engine.pool, "reset", self.resetting)
+        event.listen(engine.pool, "checkin", self.checked_in)
+        if self.ping_timeout:
+            event.listen(engine.pool, "connect", self.connected)
+            event.listen(engine.pool, "checkout", self.ping)
 
-    def started(self, conn, cursor, statement, parameters, context, executemany):
+    def arm(self, dbapi_connection, timeout):
+        if not timeout:
+            return
         self.ensure_thread()
-        dbapi_connection = conn.connection.dbapi_connection
         with self.lock:
             self.running[id(dbapi_connection)] = (
-                time.monotonic() + self.timeout,
+                time.monotonic() + timeout,
                 dbapi_connection,
             )
 
-    def finished(self, conn, cursor, statement, parameters, context, executemany):
+    def disarm(self, dbapi_connection):
         with self.lock:
-            self.running.pop(id(conn.connection.dbapi_connection), None)
+            self.running.pop(id(dbapi_connection), None)
+
+    def started(self, conn, cursor, statement, parameters, context, executemany):
+        self.arm(conn.connection.dbapi_connection, self.timeout)
+
+    def finished(self, conn, cursor, statement, parameters, context, executemany):
+        self.disarm(conn.connection.dbapi_connection)
 
     def failed(self, context):
         connection = context.connection
         if connection is not None and not connection.invalidated:
-            with suppress(Exception), self.lock:
-                self.running.pop(id(connection.connection.dbapi_connection), None)
+            with suppress(Exception):
+                self.disarm(connection.connection.dbapi_connection)
+
+    def ending(self, conn):
+        # Disarmed when the connection goes back to the pool (no event follows a
+        # COMMIT); a connection is never kept idle after its transaction here.
+        if not conn.invalidated:
+            self.arm(conn.connection.dbapi_connection, self.timeout)
+
+    def resetting(self, dbapi_connection, connection_record, reset_state):
+        self.arm(dbapi_connection, self.timeout)
+
+    def checked_in(self, dbapi_connection, connection_record):
+        if dbapi_connection is not None:
+            self.disarm(dbapi_connection)
+
+    def connected(self, dbapi_connection, connection_record):
+        connection_record.info[FRESH] = True  # just made: no need to check it
+
+    def ping(self, dbapi_connection, connection_record, connection_proxy):
+        """The pool's pre-ping, under a deadline (SQLAlchemy's own has none)."""
+        if connection_record.info.pop(FRESH, False):
+            return
+        self.arm(dbapi_connection, self.ping_timeout)
+        try:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute("SELECT 1")
+            finally:
+                cursor.close()
+        except Exception as error:
+            # The pool discards this connection and lends a new one instead.
+            raise sa_exc.DisconnectionError(str(error)) from error
+        finally:
+            self.disarm(dbapi_connection)
 
     def ensure_thread(self):
         # One thread per process, started by the first query (so after a fork; what
@@ -155,7 +215,7 @@ class QueryWatchdog:
 
 
 def cut_connection(dbapi_connection):
-    """Make a blocked query on this DBAPI connection fail now."""
+    """Make a blocked call on this DBAPI connection fail now."""
     interrupt = getattr(dbapi_connection, "interrupt", None)
     if interrupt is not None:  # sqlite3
         with suppress(Exception):
@@ -169,10 +229,7 @@ def cut_connection(dbapi_connection):
         # original, and closing the duplicate leaves psycopg's own descriptor alone.
         with socket.socket(fileno=os.dup(pgconn.socket)) as duplicate:
             duplicate.shutdown(socket.SHUT_RDWR)
-    log.warning(
-        "query overran its deadline; connection cut",
-        extra={"event": "query_deadline", "fields": {}},
-    )
+    OUTAGES.record("database_deadline", "connection cut")
 
 
 def handle_database_error(error):
@@ -182,6 +239,11 @@ def handle_database_error(error):
 def register_outage_handling(app, engine):
     """The 503 answer for outages, and the query deadline on the app's engine."""
     app.register_error_handler(sa_exc.SQLAlchemyError, handle_database_error)
-    timeout_ms = app.config["DB_QUERY_TIMEOUT_MS"]
-    if timeout_ms > 0:
-        QueryWatchdog(timeout_ms / 1000).attach(engine)
+    # 0 turns a deadline off. SQLite files need no check before use; a server's
+    # pooled connection may have died since it was last used.
+    timeout = max(app.config["DB_QUERY_TIMEOUT_MS"], 0) / 1000
+    ping = max(app.config["DB_PING_TIMEOUT_MS"], 0) / 1000
+    if engine.dialect.name == "sqlite":
+        ping = 0
+    if timeout or ping:
+        QueryWatchdog(timeout, ping).attach(engine)

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from flask import current_app, request
 from flask_limiter import Limiter
 from limits import parse_many
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -28,6 +30,7 @@ from app.auth.principal import access_token_required, authenticated_user
 from app.errors import ApiError, InvalidCredentials
 from app.http import client_ip, once_per_request, read_json_object
 from app.openapi.declare import ACCESS, declaration_of
+from app.ratelimit_storage import failover_uri
 
 PER_IP = "ip"
 PER_ACCOUNT = "account"
@@ -291,24 +294,42 @@ def route_limit(limiter, limit):
     return limiter.limit(rate, **options)
 
 
+def uses_redis(config):
+    return config["RATELIMIT_STORAGE_URI"].startswith(REDIS_SCHEMES)
+
+
 def storage_options(config):
-    if not config["RATELIMIT_STORAGE_URI"].startswith(REDIS_SCHEMES):
+    if not uses_redis(config):
         return {}
     timeout = config["RATELIMIT_STORAGE_TIMEOUT"]
-    return {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+    return {
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
+        # One attempt per call: redis-py's default retries would multiply the
+        # timeout, and the fallback answers at once instead.
+        "retry": Retry(NoBackoff(), 0),
+        # The processes of the fleet share each limit while Redis is away.
+        "fallback_divisor": config["SERVER_WORKERS"]
+        * config["RATELIMIT_FALLBACK_HOSTS"],
+    }
 
 
 def build_limiter(config):
     """This app's limiter, with our settings in flask-limiter's terms."""
+    storage_uri = config["RATELIMIT_STORAGE_URI"]
+    if uses_redis(config):
+        # Redis away: app/ratelimit_storage.py counts in memory, never unlimited.
+        storage_uri = failover_uri(storage_uri)
     return Limiter(
         key_func=ip_key,
-        storage_uri=config["RATELIMIT_STORAGE_URI"],
+        storage_uri=storage_uri,
         storage_options=storage_options(config),
         strategy=STRATEGY,
         key_prefix=config["RATELIMIT_KEY_PREFIX"],
         headers_enabled=True,
-        # Storage down: count in this process's memory, never stop limiting.
-        in_memory_fallback_enabled=True,
+        # FailoverStorage never fails; flask-limiter's per-process fallback (a
+        # whole limit per worker, a back-off before Redis again) stays off.
+        in_memory_fallback_enabled=False,
         swallow_errors=False,
     )
 

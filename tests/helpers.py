@@ -2,6 +2,7 @@
 
 import os
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from sqlalchemy import event
@@ -17,6 +18,22 @@ USER_FIELDS = {
     "createdAt",
     "updatedAt",
 }
+
+
+def run_apart(config, items, directory, *, variable, marker, reason):
+    """Mark the tests under `directory` with `marker`, and skip them unless asked
+    for: `variable`=1 (their make target) or a path under it on the command line."""
+    base = Path(config.invocation_params.dir)
+    named = [(base / arg.split("::", 1)[0]).resolve() for arg in config.args]
+    run = os.environ.get(variable) == "1" or any(
+        path.is_relative_to(directory) for path in named
+    )
+    skip = pytest.mark.skip(reason=reason)
+    for item in items:
+        if Path(item.path).is_relative_to(directory):
+            item.add_marker(getattr(pytest.mark, marker))
+            if not run:
+                item.add_marker(skip)
 
 
 def skip_or_fail(message):

@@ -90,13 +90,18 @@ class Server:
 
     def json_lines(self):
         """Every log line that is a JSON object (all of them, when all is well)."""
-        lines = []
-        for line in self.output().splitlines():
-            try:
-                lines.append(json.loads(line))
-            except ValueError:
-                continue
-        return lines
+        return json_lines(self.output())
+
+
+def json_lines(text):
+    """The lines of `text` that are JSON objects, parsed."""
+    lines = []
+    for line in text.splitlines():
+        try:
+            lines.append(json.loads(line))
+        except ValueError:
+            continue
+    return lines
 
 
 @contextmanager

@@ -19,6 +19,7 @@ from flask import current_app
 
 from app import clock, events, mail
 from app.extensions import db
+from app.outages import outage_kind, record_outage
 from app.outbox import store
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,10 @@ def handle(row_id, owner):
         db.session.rollback()
         record_failure(row_id, owner, kind=kind, error=error)
     except Exception as error:  # the sender must outlive any one bad row
+        if outage_kind(error) is not None:
+            # Not the row's fault: the run loop logs the outage; the lease ends and
+            # the row is taken up again once the database is back.
+            raise
         db.session.rollback()
         log.exception("mail sender failed on a %s mail", kind)
         record_failure(row_id, owner, kind=kind, error=error)
@@ -187,8 +192,10 @@ class Sender:
         while not self.stopping.is_set():
             try:
                 deliver_due(self.app, owner=self.owner, stop=self.stopping)
-            except Exception:  # database away: try again at the next poll
-                log.exception("mail sender could not read the outbox")
+            except Exception as error:  # database away: try again at the next poll
+                # An outage is one line per kind and period, not one per poll.
+                if not record_outage(error):
+                    log.exception("mail sender could not read the outbox")
             self.wakeup.wait(interval)
             self.wakeup.clear()
 

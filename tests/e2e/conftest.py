@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import skip_or_fail
+from tests.helpers import run_apart, skip_or_fail
 from tests.servers import ROOT, run_gunicorn, static_site
 from tests.urls import LOGOUT, REGISTER
 
@@ -45,23 +45,16 @@ def pytest_configure(config):
     )
 
 
-def e2e_requested(config):
-    """True under `make e2e` (E2E=1) or when tests/e2e is named on the command line."""
-    if os.environ.get("E2E") == "1":
-        return True
-    base = Path(config.invocation_params.dir)
-    named = [(base / arg.split("::", 1)[0]).resolve() for arg in config.args]
-    return any(path.is_relative_to(E2E_DIR) for path in named)
-
-
 def pytest_collection_modifyitems(config, items):
-    run = e2e_requested(config)
-    skip = pytest.mark.skip(reason="live-server and browser test: run `make e2e`")
-    for item in items:
-        if Path(item.path).is_relative_to(E2E_DIR):
-            item.add_marker(pytest.mark.e2e)
-            if not run:
-                item.add_marker(skip)
+    # Under `make e2e` (E2E=1) or when tests/e2e is named on the command line.
+    run_apart(
+        config,
+        items,
+        E2E_DIR,
+        variable="E2E",
+        marker="e2e",
+        reason="live-server and browser test: run `make e2e`",
+    )
 
 
 @dataclass(frozen=True)
