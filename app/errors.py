@@ -102,6 +102,16 @@ class AccountDisabled(ApiError):
     message = "This account is disabled."
 
 
+class TooManyAttempts(ApiError):
+    # Another password attempt for this account is still being checked, for long.
+    status = 429
+    code = "rate_limited"
+    message = "Too many attempts at once for this account; retry shortly."
+
+    def __init__(self, message=None, **kwargs):
+        super().__init__(message, headers={"Retry-After": "1"}, **kwargs)
+
+
 class NotFound(ApiError):
     status = 404
     code = "not_found"

@@ -14,7 +14,9 @@ default limits).
 import hashlib
 import hmac
 import ipaddress
+import threading
 from dataclasses import dataclass
+from functools import wraps
 
 from flask import current_app, request
 from flask_limiter import Limiter
@@ -27,7 +29,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app import events
 from app.auth.devices import DEVICE_FIELD, presented_device_token, read_device_token
 from app.auth.principal import access_token_required, authenticated_user
-from app.errors import ApiError, InvalidCredentials
+from app.errors import ApiError, InvalidCredentials, TooManyAttempts
 from app.http import client_ip, once_per_request, read_json_object
 from app.openapi.declare import ACCESS, declaration_of
 from app.ratelimit_storage import failover_uri
@@ -136,6 +138,72 @@ LIMITS = (
     ),
     RateLimit("auth.refresh_token", PER_IP, "RATELIMIT_REFRESH", "60 per minute"),
 )
+
+
+class AttemptSeats:
+    """One password attempt per account (or known device) at a time, per process.
+
+    A failure is counted when its answer is known, so parallel guesses would all pass
+    the failure limit's check before the first one counts. Attempts for one key wait
+    here for the one in flight (bounded by BCRYPT_MAX_WAIT_MS, then 429), so each
+    checks the limit after the previous one counted: across W processes at most W - 1
+    guesses beyond the limit. Successes still count nothing.
+    """
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.seats = {}  # key -> [lock, holders and waiters]
+
+    def take(self, key, timeout):
+        with self.lock:
+            seat = self.seats.setdefault(key, [threading.Lock(), 0])
+            seat[1] += 1
+        if seat[0].acquire(timeout=timeout):
+            return True
+        self.leave(key, seat, held=False)
+        return False
+
+    def leave(self, key, seat=None, *, held=True):
+        with self.lock:
+            seat = seat or self.seats[key]
+            if held:
+                seat[0].release()
+            seat[1] -= 1
+            if not seat[1]:
+                del self.seats[key]
+
+
+SEAT_ENVIRON_KEY = "app.ratelimit.attempt_seat"
+
+
+def attempt_key():
+    if known_device() is not None:
+        return device_key()
+    return None if no_account() else account_key()
+
+
+def one_attempt_at_a_time(seats, view):
+    """Wrap a view whose failures count per account: see AttemptSeats."""
+
+    @wraps(view)
+    def seated(*args, **kwargs):
+        key = attempt_key()
+        if key is not None:
+            timeout = current_app.config["BCRYPT_MAX_WAIT_MS"] / 1000
+            if not seats.take(key, timeout):
+                raise TooManyAttempts()
+            # Held until the request is torn down: after the limiter has counted.
+            request.environ[SEAT_ENVIRON_KEY] = (seats, key)
+        return view(*args, **kwargs)
+
+    return seated
+
+
+def leave_attempt_seat(error=None):
+    taken = request.environ.pop(SEAT_ENVIRON_KEY, None)
+    if taken is not None:
+        seats, key = taken
+        seats.leave(key)
 
 
 def limits_for(endpoint):
@@ -359,13 +427,15 @@ def check_limit_settings(config):
             ) from None
 
 
-def apply_limits(app, limiter):
+def apply_limits(app, limiter, seats):
     """Wrap each limited view with its table entries (flask-limiter's decorator)."""
     for endpoint in limited_endpoints():
         view = app.view_functions[endpoint]
         # As stacked decorators would be: the table's first entry is the outermost.
         for limit in reversed(limits_for(endpoint)):
             view = route_limit(limiter, limit)(view)
+        if any(limit.failures_only for limit in limits_for(endpoint)):
+            view = one_attempt_at_a_time(seats, view)
         declaration = declaration_of(view)
         if declaration is not None and declaration.security == ACCESS:
             # Counted per caller: the access check answers first (once per request),
@@ -383,4 +453,5 @@ def register_rate_limits(app):
     # Registered before the limiter's own hook, so it runs after it (Flask reverses).
     app.after_request(fix_retry_after)
     limiter.init_app(app)
-    apply_limits(app, limiter)
+    apply_limits(app, limiter, AttemptSeats())
+    app.teardown_request(leave_attempt_seat)

@@ -336,3 +336,33 @@ def test_verification_mail_is_limited_per_ip(app, auth):
         )
     assert_limited(request_verification(auth.register(), ip="198.51.100.5"))
     assert request_verification(auth.register(), ip="198.51.100.6").status_code == 202
+
+
+@pytest.mark.ratelimit
+@pytest.mark.config(BCRYPT_MAX_WAITING=32)
+def test_parallel_guesses_cannot_outrun_the_failure_count(app, make_user):
+    """Twelve wrong passwords at once for one account: at most the limit get a try."""
+    import threading
+
+    email = make_user().email
+    barrier = threading.Barrier(12)
+    statuses = []
+
+    def guess():
+        client = app.test_client()
+        barrier.wait()
+        response = client.post(
+            LOGIN,
+            json={"email": email, "password": "not the password 1"},
+            environ_base={"REMOTE_ADDR": f"198.51.100.{len(statuses) % 200 + 1}"},
+        )
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=guess) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(statuses) == 12
+    assert statuses.count(401) <= 5, statuses
+    assert set(statuses) <= {401, 429}, statuses
