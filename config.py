@@ -38,6 +38,14 @@ def as_list(value, default=()):
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def same_site(value):
+    """Strict, Lax or None, however written; anything else stops startup."""
+    for name in ("Strict", "Lax", "None"):
+        if str(value).strip().lower() == name.lower():
+            return name
+    raise ValueError(f"COOKIE_SAMESITE must be Strict, Lax or None, not {value!r}")
+
+
 def env(name, default=None):
     return os.environ.get(name, default)
 
@@ -100,7 +108,7 @@ class Config:
 
         # Cookies
         self.COOKIE_SECURE = as_bool(env("COOKIE_SECURE"), self.default_cookie_secure())
-        self.COOKIE_SAMESITE = env("COOKIE_SAMESITE", "Strict")
+        self.COOKIE_SAMESITE = same_site(env("COOKIE_SAMESITE", "Strict"))
         self.COOKIE_DOMAIN = env("COOKIE_DOMAIN") or None
         self.CSRF_PROTECT = as_bool(env("CSRF_PROTECT"), True)
 

@@ -103,16 +103,6 @@ def on_starting(server):
         stale.unlink()
 
 
-def when_ready(server):
-    """Refuse production settings that only gunicorn can judge: its worker count."""
-    from app.guard import worker_count_problem
-    from config import load_config
-
-    problem = worker_count_problem(load_config(), server.cfg.workers)
-    if problem:
-        raise RuntimeError(problem)
-
-
 def child_exit(server, worker):
     """A worker ended: drop its live gauges (its counters keep adding up)."""
     from prometheus_client import multiprocess
@@ -128,7 +118,11 @@ def on_exit(server):
 
 
 def post_fork(server, worker):
-    """Tell the app, loaded after this, how many workers share the host's limits."""
+    """Tell the app, loaded after this, how many workers share the host's limits.
+
+    gunicorn's real count (`-w` or `workers`), which the production guard also checks
+    memory:// limits against; the master itself never imports the app.
+    """
     os.environ["SERVER_WORKERS"] = str(server.num_workers)
 
 

@@ -15,6 +15,7 @@ ignored there.
 """
 
 import threading
+import weakref
 from contextlib import contextmanager
 
 from sqlalchemy import event
@@ -25,7 +26,6 @@ from app.extensions import db
 # Execution option of a connection whose transactions only read (deferred BEGIN).
 READ_ONLY_OPTION = "auth_read_only"
 READ_ONLY = {READ_ONLY_OPTION: True}
-HOLDS_WRITE_LOCK = "auth_holds_write_lock"
 # Past this wait for the process's writer lock, BEGIN IMMEDIATE goes to SQLite's own
 # busy handler (busy_timeout) rather than waiting here for ever.
 WRITE_QUEUE_SECONDS = 10
@@ -71,8 +71,11 @@ def configure_engine(engine):
     # Writers of this process queue on this lock, held from BEGIN IMMEDIATE to the
     # end of the transaction, rather than in SQLite's busy handler, whose sleeps (up
     # to 100 ms a try) would land on every waiting writer. Other processes still
-    # meet in the busy handler. Re-entrant: a thread never waits for itself.
-    writers = threading.RLock()
+    # meet in the busy handler. The holders are tracked by Connection object, not in
+    # its pool record (an invalidated connection cannot be asked), so the lock is
+    # released whatever became of the connection.
+    writers = threading.Lock()
+    holders = weakref.WeakSet()
 
     @event.listens_for(engine, "begin")
     def _sqlite_begin(connection):
@@ -80,7 +83,7 @@ def configure_engine(engine):
             connection.exec_driver_sql("BEGIN")
             return
         if writers.acquire(timeout=WRITE_QUEUE_SECONDS):
-            connection.info[HOLDS_WRITE_LOCK] = True
+            holders.add(connection)
         try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
@@ -88,7 +91,8 @@ def configure_engine(engine):
             raise
 
     def _release(connection, *args):
-        if connection.info.pop(HOLDS_WRITE_LOCK, False):
+        if connection in holders:
+            holders.discard(connection)
             writers.release()
 
     event.listen(engine, "commit", _release)

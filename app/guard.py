@@ -80,10 +80,11 @@ def check(setting, ok, passing, failing):
 
 
 def rate_limit_storage_check(config, workers=None):
-    """memory:// counts per process: refused with more than one gunicorn worker.
+    """memory:// counts per process: refused with more than one worker.
 
-    `workers` is gunicorn's real worker count (its `when_ready` hook checks it);
-    None where it is not known yet (app start, where gunicorn checked already).
+    `workers` defaults to SERVER_WORKERS: gunicorn's real count, which its
+    `post_fork` hook hands to each worker before the app starts (WEB_CONCURRENCY
+    outside gunicorn).
     """
     storage = config.get("RATELIMIT_STORAGE_URI") or "memory://"
     if not config.get("RATELIMIT_ENABLED"):
@@ -92,11 +93,7 @@ def rate_limit_storage_check(config, workers=None):
     if not storage.startswith("memory://"):
         return Check("RATELIMIT_STORAGE_URI", True, f"{where}:// storage")
     if workers is None:
-        return Check(
-            "RATELIMIT_STORAGE_URI",
-            True,
-            "memory:// storage: gunicorn refuses it with more than one worker",
-        )
+        workers = config.get("SERVER_WORKERS") or config.get("WEB_CONCURRENCY") or 1
     return check(
         "RATELIMIT_STORAGE_URI",
         workers <= 1,
@@ -193,14 +190,6 @@ def settings_checks(config, workers=None):
             "hashes too cheap",
         ),
     ]
-
-
-def worker_count_problem(config, workers):
-    """gunicorn's `when_ready`: the storage check against the real worker count."""
-    if config["APP_ENV"] != "production":
-        return None
-    result = rate_limit_storage_check(config, workers)
-    return None if result.ok else f"Refusing to start: {result.message}"
 
 
 def production_problems(config):

@@ -103,17 +103,16 @@ def body_bytes():
     has none, and Werkzeug stops reading at the limit without saying so: here the
     WSGI input is read to the limit plus one byte, and that byte means 413.
     """
-    cached = g.get("raw_body")
-    if cached is not None:
-        return cached
+    return once_per_request("raw_body", read_body_bytes)
+
+
+def read_body_bytes():
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     if request.content_length is not None or limit is None:
-        data = request.get_data(cache=True)
-    else:
-        data = request.environ["wsgi.input"].read(limit + 1)
-        if len(data) > limit:
-            raise RequestEntityTooLarge()
-    g.raw_body = data
+        return request.get_data(cache=True)
+    data = request.environ["wsgi.input"].read(limit + 1)
+    if len(data) > limit:
+        raise RequestEntityTooLarge()
     return data
 
 

@@ -60,15 +60,31 @@ class OutageLog:
 OUTAGES = OutageLog()
 
 
+# sqlite3 calls every failure an OperationalError, a missing table too: only these
+# mean the database cannot answer now (and may later).
+SQLITE_OUTAGES = (
+    "database is locked",
+    "interrupted",
+    "disk i/o error",
+    "unable to open",
+    "database or disk is full",
+)
+
+
 def outage_kind(error):
     """`database` for a database that cannot answer; None for any other error."""
     if isinstance(error, sa_exc.TimeoutError):  # no pool connection in time
         return "database"
-    if isinstance(error, sa_exc.DBAPIError) and (
-        error.connection_invalidated
-        or isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError)
-    ):
+    if not isinstance(error, sa_exc.DBAPIError):
+        return None
+    if error.connection_invalidated or isinstance(error, sa_exc.InterfaceError):
         return "database"
+    if isinstance(error, sa_exc.OperationalError):
+        if type(error.orig).__module__ != "sqlite3":
+            return "database"  # the server's driver: connection-level trouble
+        message = str(error.orig).lower()
+        if any(sign in message for sign in SQLITE_OUTAGES):
+            return "database"
     return None
 
 
@@ -140,7 +156,10 @@ class QueryWatchdog:
             self.running.pop(id(dbapi_connection), None)
 
     def started(self, conn, cursor, statement, parameters, context, executemany):
-        self.arm(conn.connection.dbapi_connection, self.timeout)
+        # A BEGIN waits for SQLite's write lock under its own busy_timeout; a wait
+        # for a lock is no outage.
+        if not statement.startswith("BEGIN"):
+            self.arm(conn.connection.dbapi_connection, self.timeout)
 
     def finished(self, conn, cursor, statement, parameters, context, executemany):
         self.disarm(conn.connection.dbapi_connection)
@@ -189,11 +208,15 @@ class QueryWatchdog:
         # the parent was running is not this process's to cut).
         if self.pid == os.getpid():
             return
+        if self.pid is not None:
+            # A forked child: the parent's lock may have been held by its watchdog
+            # thread at the fork, and what the parent was running is not ours to cut.
+            self.lock = threading.Lock()
         with self.lock:
             if self.pid == os.getpid():
                 return
             self.pid = os.getpid()
-            self.running.clear()
+            self.running = {}
             self.thread = threading.Thread(
                 target=self.watch, name="query-watchdog", daemon=True
             )
@@ -202,16 +225,20 @@ class QueryWatchdog:
     def watch(self):
         while True:
             time.sleep(WATCHDOG_TICK_SECONDS)
-            now = time.monotonic()
-            with self.lock:
-                overdue = [
-                    key
-                    for key, (deadline, _) in self.running.items()
-                    if deadline <= now
-                ]
-                cut = [self.running.pop(key)[1] for key in overdue]
-            for dbapi_connection in cut:
-                cut_connection(dbapi_connection)
+            try:
+                self.cut_overdue(time.monotonic())
+            except Exception:  # the watchdog must outlive any one odd connection
+                log.exception("query watchdog: cutting a connection failed")
+
+    def cut_overdue(self, now):
+        # Under the lock: a call cannot finish (and its connection move on to another
+        # statement) between being found overdue and being cut.
+        with self.lock:
+            overdue = [
+                key for key, (deadline, _) in self.running.items() if deadline <= now
+            ]
+            for key in overdue:
+                cut_connection(self.running.pop(key)[1])
 
 
 def cut_connection(dbapi_connection):
@@ -224,7 +251,8 @@ def cut_connection(dbapi_connection):
     pgconn = getattr(dbapi_connection, "pgconn", None)  # psycopg 3
     if pgconn is None:
         return
-    with suppress(OSError, ValueError):
+    # psycopg raises its own error when the connection is already gone: nothing to cut.
+    with suppress(Exception):
         # A duplicate of the descriptor: shutting it down wakes the reader of the
         # original, and closing the duplicate leaves psycopg's own descriptor alone.
         with socket.socket(fileno=os.dup(pgconn.socket)) as duplicate:

@@ -109,6 +109,7 @@ def production_settings(**overrides):
         "JWT_SECRET_KEY": secrets.token_urlsafe(48),
         "RATELIMIT_ENABLED": True,
         "RATELIMIT_STORAGE_URI": "memory://",
+        "SERVER_WORKERS": 1,
         "BCRYPT_ROUNDS": 10,
         "FRONTEND_URL": "https://app.example.com",
         "MAIL_SERVER": "smtp.example.com",

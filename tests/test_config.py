@@ -99,3 +99,13 @@ def test_as_bool(text, value):
 def test_as_bool_refuses_garbage():
     with pytest.raises(ValueError):
         config.as_bool("maybe")
+
+
+def test_cookie_samesite_is_checked_at_start(monkeypatch):
+    monkeypatch.setenv("COOKIE_SAMESITE", " lax ")
+    assert config.load_config({"APP_ENV": "testing"})["COOKIE_SAMESITE"] == "Lax"
+    monkeypatch.setenv("COOKIE_SAMESITE", "Strict ")
+    assert config.load_config({"APP_ENV": "testing"})["COOKIE_SAMESITE"] == "Strict"
+    monkeypatch.setenv("COOKIE_SAMESITE", "sometimes")
+    with pytest.raises(ValueError, match="COOKIE_SAMESITE"):
+        config.load_config({"APP_ENV": "testing"})

@@ -142,3 +142,16 @@ def test_every_error_has_request_id_and_no_store(client):
     response = client.post(LOGIN, data="x", content_type="text/plain")
     assert response.headers["X-Request-ID"]
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_each_request_reads_its_own_body_inside_one_app_context(app):
+    """A test (or a CLI) holding one app context around several requests."""
+    client = app.test_client()
+    with app.app_context():
+        for email in ("first@example.com", "second@example.com"):
+            response = client.post(
+                REGISTER,
+                json={"name": "Ada", "email": email, "password": "pass phrase 42"},
+            )
+            assert response.status_code == 201, response.get_json()
+            assert response.get_json()["data"]["user"]["email"] == email

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from app import create_app, create_maintenance_app
-from app.guard import UnsafeConfiguration, worker_count_problem
+from app.guard import UnsafeConfiguration, production_problems
 from tests.auth.keys.support import key_pair
 from tests.servers import ROOT
 
@@ -28,6 +28,7 @@ SAFE = {
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",
     "WEB_CONCURRENCY": 1,
+    "SERVER_WORKERS": 1,
     "DEBUG": False,
     "BCRYPT_ROUNDS": 12,
     "FRONTEND_URL": "https://app.example.com",
@@ -92,13 +93,12 @@ def test_asymmetric_signing_needs_a_private_key_not_a_jwt_secret(production):
     assert app.extensions["signing_keys"].algorithm == "ES256"
 
 
-def test_memory_limits_are_judged_by_gunicorns_real_worker_count():
-    assert worker_count_problem(SAFE, 1) is None
-    problem = worker_count_problem(SAFE, 3)
+def test_memory_limits_are_judged_by_the_real_worker_count():
+    assert production_problems({**SAFE, "SERVER_WORKERS": 1}) == []
+    [problem] = production_problems({**SAFE, "SERVER_WORKERS": 3})
     assert "memory:// with 3 gunicorn workers" in problem
     redis = {**SAFE, "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379"}
-    assert worker_count_problem(redis, 8) is None
-    assert worker_count_problem({**SAFE, "APP_ENV": "development"}, 8) is None
+    assert production_problems({**redis, "SERVER_WORKERS": 8}) == []
 
 
 @pytest.mark.live_server

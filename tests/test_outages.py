@@ -2,6 +2,7 @@
 
 import logging
 import time
+from contextlib import suppress
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -58,4 +59,47 @@ def test_watchdog_interrupts_an_overrunning_sqlite_query(tmp_path):
     assert time.monotonic() - started < 3
     with engine.connect() as connection:  # the engine works on afterwards
         assert connection.execute(text("SELECT 1")).scalar() == 1
+    engine.dispose()
+
+
+def test_only_unavailability_is_an_outage():
+    import sqlite3
+
+    from app.outages import outage_kind
+
+    def operational(message):
+        return OperationalError("SELECT 1", {}, sqlite3.OperationalError(message))
+
+    assert outage_kind(operational("database is locked")) == "database"
+    assert outage_kind(operational("interrupted")) == "database"
+    # A missing table is a bug to fix (500, logged), not a dependency to wait for.
+    assert outage_kind(operational("no such table: users")) is None
+
+
+def test_sqlite_write_lock_is_released_after_an_invalidated_connection(tmp_path):
+    import threading
+
+    from app.database import configure_engine
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'lock.db'}")
+    configure_engine(engine)
+    with engine.connect() as connection:
+        connection.execute(text("CREATE TABLE t (x INTEGER)"))
+        connection.commit()
+    connection = engine.connect()
+    connection.execute(text("INSERT INTO t VALUES (1)"))
+    connection.invalidate()
+    with suppress(Exception):  # SQLAlchemy may refuse: the connection is gone
+        connection.rollback()
+    connection.close()
+    done = threading.Event()
+
+    def write():
+        with engine.connect() as other:
+            other.execute(text("INSERT INTO t VALUES (2)"))
+            other.commit()
+        done.set()
+
+    threading.Thread(target=write, daemon=True).start()
+    assert done.wait(3), "the writer lock was left held"
     engine.dispose()

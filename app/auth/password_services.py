@@ -7,6 +7,7 @@ from app.auth import account_mail, account_tokens, passwords, sessions
 from app.auth.services import find_user_by_email
 from app.errors import WrongOldPassword
 from app.extensions import db
+from app.models import User
 from app.models.one_time_token import PURPOSE_PASSWORD_RESET
 
 
@@ -69,13 +70,21 @@ def reset_password(*, token, new_password):
 
 def change_password(*, user, current_session_id, old_password, new_password):
     """Replace the password after checking the old one; ends the other sessions."""
-    if not passwords.verify_password(old_password, user.password_hash):
+    verified_hash = user.password_hash
+    if not passwords.verify_password(old_password, verified_hash):
         raise WrongOldPassword()
     passwords.check_policy(new_password, email=user.email, field="newPassword")
-    now = clock.now()
-    user.password_hash = passwords.hash_password(
+    new_hash = passwords.hash_password(
         new_password, current_app.config["BCRYPT_ROUNDS"]
     )
+    # Locked and read again: a reset that committed while bcrypt ran wins, the old
+    # password (checked against the hash before it) no longer changes anything.
+    user = db.session.get(User, user.id, with_for_update=True, populate_existing=True)
+    if user.password_hash != verified_hash:
+        db.session.rollback()
+        raise WrongOldPassword()
+    now = clock.now()
+    user.password_hash = new_hash
     user.password_changed_at = now
     user.updated_at = now
     # A pending reset link was meant for the old password: it dies with it.

@@ -109,7 +109,17 @@ def authenticate(*, email, password, device_token, transport, user_agent, ip):
     new_hash = None
     if passwords.needs_rehash(account.password_hash, rounds):
         new_hash = passwords.hash_password(password, rounds)
-    user = db.session.get(User, account.id)
+    # The row again, locked, in the transaction that opens the session: a reset or a
+    # deactivation that committed while bcrypt ran must not let the old password in.
+    user = db.session.get(
+        User, account.id, with_for_update=True, populate_existing=True
+    )
+    if user is None or user.password_hash != account.password_hash:
+        db.session.rollback()
+        raise InvalidCredentials()
+    if not user.is_active:
+        db.session.rollback()
+        raise AccountDisabled()
     if new_hash is not None:
         user.password_hash = new_hash
     user_session = open_session(

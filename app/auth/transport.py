@@ -51,7 +51,8 @@ def bearer_token():
     fields = [
         field
         for field in AUTH_FIELD_SEPARATOR.split(header)
-        if field.split()[:1] == ["Bearer"]
+        # RFC 7235: the scheme name is case-insensitive.
+        if field.split()[:1] and field.split()[0].lower() == "bearer"
     ]
     if len(fields) != 1:
         raise TokenMissing()

@@ -196,6 +196,8 @@ class Sender:
                 # An outage is one line per kind and period, not one per poll.
                 if not record_outage(error):
                     log.exception("mail sender could not read the outbox")
+            # A wake-up after the pass looked is kept (the event stays set); one
+            # cleared here came after the commit, which the next pass sees.
             self.wakeup.wait(interval)
             self.wakeup.clear()
 

@@ -68,6 +68,8 @@ def test_deactivation_is_seen_by_the_next_request(app, auth):
         ("Bearer {token} extra", 401, "token_invalid"),
         (" ,Bearer {token}, ", 200, None),
         ("Basic a, \t ,b", 401, "token_missing"),
+        ("bearer {token}", 200, None),  # RFC 7235: the scheme is case-insensitive
+        ("BEARER {token}", 200, None),
     ],
 )
 def test_authorization_header_fields(auth, header, status, code):

@@ -147,3 +147,49 @@ def test_very_long_login_password_is_4xx_not_500(client, make_user):
 )
 def test_login_bad_body_is_400(client, payload):
     assert_error(client.post(LOGIN, json=payload), 400, "validation_error")
+
+
+def test_a_password_replaced_while_bcrypt_runs_opens_no_session(app, make_user):
+    """Login reads the hash, bcrypt runs, a reset commits meanwhile: no session."""
+    import threading
+
+    from sqlalchemy import func, select, update
+
+    from app.auth import passwords
+    from app.models import User, UserSession
+
+    user = make_user()
+    checking, replaced = threading.Event(), threading.Event()
+    real_verify = passwords.verify_password
+
+    def slow_verify(password, password_hash):
+        checking.set()
+        replaced.wait(5)
+        return real_verify(password, password_hash)
+
+    answers = []
+
+    def login():
+        response = app.test_client().post(
+            LOGIN, json={"email": user.email, "password": PASSWORD}
+        )
+        answers.append(response)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "verify_password", slow_verify)
+        thread = threading.Thread(target=login)
+        thread.start()
+        assert checking.wait(5)
+        with app.app_context():
+            new_hash = passwords.hash_password("the new pass phrase 7", 4)
+            db.session.execute(
+                update(User).where(User.id == user.id).values(password_hash=new_hash)
+            )
+            db.session.commit()
+        replaced.set()
+        thread.join(10)
+    [response] = answers
+    assert_error(response, 401, "invalid_credentials")
+    with app.app_context():
+        sessions = db.session.scalar(select(func.count()).select_from(UserSession))
+    assert sessions == 0
