@@ -29,8 +29,8 @@ REFRESH_ALGORITHM = "HS256"
 REFRESH_KEY_LABEL = b"auth-server/refresh-token/v1"
 # Far above any token this server mints (under 1 KiB): refused before any parsing.
 MAX_TOKEN_LENGTH = 4096
-ACCESS_CLAIMS = ("iss", "aud", "sub", "sid", "jti", "iat", "exp")
-REFRESH_CLAIMS = ("iss", "aud", "sub", "sid", "jti", "iat", "exp")
+# Required in both kinds of token: a token without one of them is 401 token_invalid.
+REQUIRED_CLAIMS = ["iss", "aud", "sub", "sid", "jti", "iat", "exp"]
 # One codec for the process: PyJWT's own object, configured, never changed after.
 CODEC = pyjwt.PyJWT(options={"verify_sub": True, "verify_jti": True})
 
@@ -50,13 +50,6 @@ class IssuedTokens:
     transport: str
     session_id: uuid.UUID
     device_token: str | None = None
-
-
-@dataclass(frozen=True)
-class VerifiedToken:
-    header: dict
-    claims: dict
-    kind: str  # ACCESS_TOKEN_TYPE or REFRESH_TOKEN_TYPE
 
 
 def derive_secret(secret_key, label):
@@ -167,19 +160,19 @@ def read_header(encoded):
 
 
 def decoding_key(header):
-    """(kind, key, algorithm, audience) for a header: its `typ` names the kind."""
+    """(kind, key, algorithm, audiences) for a header: its `typ` names the kind."""
     config = current_app.config
     kind = header.get("typ")
     if kind == ACCESS_TOKEN_TYPE:
         keyset = current_keyset()
         key = verification_key(keyset, header)
-        return kind, key, keyset.algorithm, config["JWT_AUDIENCE"], ACCESS_CLAIMS
+        return kind, key, keyset.algorithm, config["JWT_AUDIENCE"]
     if kind == REFRESH_TOKEN_TYPE:
         key = refresh_key()
         if header.get("alg") != REFRESH_ALGORITHM or header.get("kid") != key.kid:
             raise TokenInvalid()
         issuer = config["JWT_ISSUER"]
-        return kind, key.secret, REFRESH_ALGORITHM, [issuer], REFRESH_CLAIMS
+        return kind, key.secret, REFRESH_ALGORITHM, [issuer]
     raise TokenInvalid()
 
 
@@ -190,10 +183,10 @@ def verify_token(encoded, *, kinds, allow_expired=False):
     token_expired (still verified first), unless `allow_expired` (logout).
     """
     header = read_header(encoded)
-    kind, key, algorithm, audience, required = decoding_key(header)
+    kind, key, algorithm, audience = decoding_key(header)
     if kind not in kinds:
         raise TokenInvalid()
-    options = {"require": list(required), "verify_exp": not allow_expired}
+    options = {"require": REQUIRED_CLAIMS, "verify_exp": not allow_expired}
     try:
         claims = CODEC.decode(
             encoded,
@@ -209,11 +202,11 @@ def verify_token(encoded, *, kinds, allow_expired=False):
         raise TokenInvalid() from None
     if not isinstance(claims.get("sub"), str) or not isinstance(claims["sid"], str):
         raise TokenInvalid()
-    return VerifiedToken(header=header, claims=claims, kind=kind)
+    return claims
 
 
 def verify_access_token(encoded):
-    return verify_token(encoded, kinds={ACCESS_TOKEN_TYPE}).claims
+    return verify_token(encoded, kinds={ACCESS_TOKEN_TYPE})
 
 
 def session_id_of(claims):

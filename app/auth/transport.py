@@ -80,10 +80,10 @@ def read_presented_token(*, allow_access=False, allow_expired=False):
         encoded, transport = request.cookies[REFRESH_COOKIE], TRANSPORT_COOKIE
     else:
         raise TokenMissing("A refresh token is required.")
-    verified = verify_token(encoded, kinds=kinds, allow_expired=allow_expired)
+    claims = verify_token(encoded, kinds=kinds, allow_expired=allow_expired)
     if transport == TRANSPORT_COOKIE:
-        check_csrf(session_id_of(verified.claims))
-    return PresentedToken(claims=verified.claims, transport=transport)
+        check_csrf(session_id_of(claims))
+    return PresentedToken(claims=claims, transport=transport)
 
 
 def token_body(issued):

@@ -26,7 +26,7 @@ class OutboxMail(db.Model):
     # Fixed at insert: a resend after a crash carries the same Message-ID.
     message_id: Mapped[str] = mapped_column(String(255), unique=True)
     # Recipient and content are scrubbed once the row is done; a row without a
-    # body is a request the sender turns into a mail (see app.outbox.preparers).
+    # body is a request the sender turns into a mail (see app.outbox.register_preparer).
     recipient: Mapped[str | None] = mapped_column(String(254))
     subject: Mapped[str | None] = mapped_column(String(255))
     body_text: Mapped[str | None] = mapped_column(Text)
