@@ -164,6 +164,12 @@ class Config:
         self.MAIL_POLL_INTERVAL = float(env("MAIL_POLL_INTERVAL") or 1)
         # `flask mail purge` deletes mails done (sent, failed...) longer ago.
         self.MAIL_RETENTION_DAYS = as_int(env("MAIL_RETENTION_DAYS"), 30)
+        # A mail request (a reset) is handled between a quarter of this and this
+        # many ms after it: the sender's work for a known account does not follow
+        # the request in time. 0 (the tests' default): at once.
+        self.MAIL_REQUEST_DELAY_MS = as_int(
+            env("MAIL_REQUEST_DELAY_MS"), self.default_mail_request_delay()
+        )
         # A sender thread in each gunicorn worker; false when `flask mail send`
         # runs as a process of its own.
         self.MAIL_SENDER_THREAD = as_bool(env("MAIL_SENDER_THREAD"), True)
@@ -209,6 +215,9 @@ class Config:
     def default_ratelimit(self):
         return True
 
+    def default_mail_request_delay(self):
+        return 2000
+
 
 class DevelopmentConfig(Config):
     APP_ENV = "development"
@@ -230,6 +239,9 @@ class TestingConfig(Config):
 
     def default_ratelimit(self):
         return False
+
+    def default_mail_request_delay(self):
+        return 0
 
 
 class ProductionConfig(Config):

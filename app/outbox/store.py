@@ -4,6 +4,7 @@ Nothing here commits except the sender's own steps (claim, finish): a service's
 `enqueue` rides in the service's transaction.
 """
 
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -38,6 +39,9 @@ class MailContent:
     html: str
 
 
+RANDOM = secrets.SystemRandom()
+
+
 def register_preparer(app, kind, preparer):
     """`preparer(recipient)` turns a request row of `kind` into a MailContent (or
     None: no mail), in the sender's transaction, so what it writes commits with it."""
@@ -60,20 +64,29 @@ def enqueue(content, *, kind):
 
 
 def enqueue_request(*, kind, to):
-    """Add a mail request the sender renders with the preparer of `kind`."""
-    return add_row(kind=kind, recipient=to)
+    """Add a mail request the sender renders with the preparer of `kind`.
+
+    Whether the request leads to a mail (a known account) shows in the sender's
+    work, not in the answer: it runs after a random delay, without a wake-up, so its
+    timing does not follow the request's (MAIL_REQUEST_DELAY_MS).
+    """
+    most = current_app.config["MAIL_REQUEST_DELAY_MS"]
+    delay = timedelta(milliseconds=RANDOM.uniform(most / 4, most)) if most else None
+    return add_row(kind=kind, recipient=to, delay=delay)
 
 
-def add_row(**values):
+def add_row(*, delay=None, **values):
+    now = clock.now()
     row = OutboxMail(
         message_id=mail.new_message_id(current_app.config["MAIL_DEFAULT_SENDER"]),
         status=STATUS_PENDING,
         attempts=0,
-        next_attempt_at=clock.now(),
+        next_attempt_at=now + delay if delay else now,
         **values,
     )
     db.session.add(row)
-    wake_sender_on_commit()
+    if delay is None:
+        wake_sender_on_commit()
     return row
 
 

@@ -356,3 +356,19 @@ def test_flask_mail_purge_keeps_pending_and_recent_mails(
     assert result.exit_code == 0, result.output
     assert "Deleted 1 mails done more than 30 days ago." in result.output
     assert sorted(row["status"] for row in outbox_rows(app)) == ["discarded", "pending"]
+
+
+@pytest.mark.config(MAIL_REQUEST_DELAY_MS=2000)
+def test_a_reset_request_is_handled_later_at_a_random_time(app, client, make_user):
+    """The sender's work for a known account must not follow the request in time."""
+    user = make_user()
+    for email in (user.email, "nobody@example.com"):
+        assert_ok(client.post(PASSWORD_RESET, json={"email": email}), 202)
+    with app.app_context():
+        rows = db.session.scalars(select(OutboxMail)).all()
+        assert len(rows) == 2
+        for row in rows:
+            wait = (row.next_attempt_at - row.created_at).total_seconds()
+            assert 0.5 <= wait <= 2.0, wait
+        # Not due yet: nothing is prepared, for either email.
+        assert deliver_due(app) == 0
