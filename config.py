@@ -90,6 +90,15 @@ class Config:
         self.JWT_PREVIOUS_SECRET_KEYS = as_list(env("JWT_PREVIOUS_SECRET_KEYS"))
         self.JWKS_MAX_AGE = as_int(env("JWKS_MAX_AGE"), 300)
 
+        # Audit trail (app/audit): `flask auth purge` deletes older events; client
+        # IPs stored in full, or "truncated" to their /24 (IPv4) or /64 (IPv6).
+        self.AUDIT_RETENTION_DAYS = as_int(env("AUDIT_RETENTION_DAYS"), 365)
+        self.AUDIT_IP_STORAGE = env("AUDIT_IP_STORAGE", "full")
+        # Admins without a second factor are refused by the admin API.
+        self.ADMIN_REQUIRE_MFA = as_bool(
+            env("ADMIN_REQUIRE_MFA"), self.default_admin_require_mfa()
+        )
+
         # Passwords
         self.BCRYPT_ROUNDS = as_int(env("BCRYPT_ROUNDS"), self.default_bcrypt_rounds())
         self.PASSWORD_RESET_TTL = as_int(env("PASSWORD_RESET_TTL"), 1800)
@@ -188,6 +197,9 @@ class Config:
     def default_ratelimit(self):
         return True
 
+    def default_admin_require_mfa(self):
+        return False
+
 
 class DevelopmentConfig(Config):
     APP_ENV = "development"
@@ -213,6 +225,9 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     APP_ENV = "production"
+
+    def default_admin_require_mfa(self):
+        return True
 
 
 CONFIGS = {

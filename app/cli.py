@@ -13,6 +13,7 @@ from flask.cli import AppGroup, ScriptInfo
 from marshmallow import ValidationError
 
 from app import clock
+from app.audit.trail import purge_events
 from app.auth.keys import ASYMMETRIC, write_key_pair
 from app.auth.sessions import purge_sessions
 from app.errors import ApiError
@@ -40,11 +41,20 @@ def setting_unless_given(value, setting):
 @click.option(
     "--retention-days", type=int, default=None, help="Keep ended sessions this long."
 )
-def purge(retention_days):
-    """Delete sessions that expired or were revoked longer ago than the retention."""
+@click.option(
+    "--audit-retention-days",
+    type=int,
+    default=None,
+    help="Keep audit events this long [AUDIT_RETENTION_DAYS].",
+)
+def purge(retention_days, audit_retention_days):
+    """Delete ended sessions and audit events older than their retention."""
     days = setting_unless_given(retention_days, "SESSION_RETENTION_DAYS")
     deleted = purge_sessions(retention_days=days)
     click.echo(f"Deleted {deleted} sessions ended more than {days} days ago.")
+    audit_days = setting_unless_given(audit_retention_days, "AUDIT_RETENTION_DAYS")
+    pruned = purge_events(retention_days=audit_days)
+    click.echo(f"Deleted {pruned} audit events older than {audit_days} days.")
 
 
 @auth_cli.command("doctor")

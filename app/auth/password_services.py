@@ -63,8 +63,8 @@ def reset_password(*, token, new_password):
         user_id=user.id, reason=sessions.REVOKED_PASSWORD_RESET
     )
     account_mail.queue_password_changed(user=user, via_reset=True)
-    db.session.commit()
     events.emit(events.RESET_COMPLETED, user_id=str(user.id), sessions_revoked=revoked)
+    db.session.commit()
 
 
 def change_password(*, user, current_session_id, old_password, new_password):
@@ -86,5 +86,10 @@ def change_password(*, user, current_session_id, old_password, new_password):
         keep_session_id=current_session_id,
     )
     account_mail.queue_password_changed(user=user)
+    events.emit(
+        events.PASSWORD_CHANGED,
+        user_id=str(user.id),
+        session_id=str(current_session_id),
+        sessions_revoked=revoked,
+    )
     db.session.commit()
-    events.emit(events.PASSWORD_CHANGED, user_id=str(user.id), sessions_revoked=revoked)

@@ -212,7 +212,9 @@ def logout_all():
     already issued are refused from the next request on. Clears the cookies unless
     the request says `X-Auth-Mode: bearer`.
     """
-    revoked = sessions.logout_everywhere(user_id=g.current_user.id)
+    revoked = sessions.logout_everywhere(
+        user_id=g.current_user.id, session_id=g.current_session_id
+    )
     return {"message": "Logged out of every session.", "revoked": revoked}
 
 

@@ -181,8 +181,12 @@ def rotate_refresh_token(*, claims, transport):
         db.session.rollback()
         return Refreshed(session=user_session, rotated=False)
     revoke_session(session_id=session_id, reason=REVOKED_REUSE)
+    events.emit(
+        events.REUSE_DETECTED,
+        session_id=str(session_id),
+        user_id=str(user_session.user_id),
+    )
     db.session.commit()
-    events.emit(events.REUSE_DETECTED, session_id=str(session_id))
     raise TokenRevoked("Refresh token reuse detected; the session has been revoked.")
 
 
@@ -221,17 +225,24 @@ def end_session_of_token(*, claims):
     """Logout: end the session a token names; an already-ended one is fine."""
     session_id = session_id_of(claims)
     ended = revoke_session(session_id=session_id, reason=REVOKED_LOGOUT)
-    db.session.commit()
     if ended:
-        events.emit(events.LOGOUT, session_id=str(session_id))
+        events.emit(
+            events.LOGOUT, session_id=str(session_id), user_id=claims.get("sub")
+        )
+    db.session.commit()
     return ended
 
 
-def logout_everywhere(*, user_id):
+def logout_everywhere(*, user_id, session_id=None):
     """Logout-all: end every session of the user; returns how many were active."""
     revoked = revoke_user_sessions(user_id=user_id, reason=REVOKED_LOGOUT_ALL)
+    events.emit(
+        events.LOGOUT_ALL,
+        user_id=str(user_id),
+        session_id=None if session_id is None else str(session_id),
+        revoked=revoked,
+    )
     db.session.commit()
-    events.emit(events.LOGOUT_ALL, user_id=str(user_id), revoked=revoked)
     return revoked
 
 
@@ -263,10 +274,13 @@ def revoke_own_session(*, user_id, session_id):
     ):
         db.session.rollback()
         raise NotFound("No such session.")
-    db.session.commit()
     events.emit(
-        events.SESSION_REVOKED, session_id=str(session_uuid), user_id=str(user_id)
+        events.SESSION_REVOKED,
+        session_id=str(session_uuid),
+        user_id=str(user_id),
+        by="user",
     )
+    db.session.commit()
 
 
 def purge_sessions(*, retention_days):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from app import events
+from app.audit.trail import SYSTEM
 from app.auth.services import add_account, email_must_be_free, find_user_by_email
 from app.auth.sessions import REVOKED_DEACTIVATED, revoke_user_sessions
 from app.errors import NotFound
@@ -29,8 +30,11 @@ def create_account(*, name, email, password, verified=False):
     """Create an account without opening a session; EmailTaken when it exists."""
     user = add_account(name=name, email=email, password=password, verified=verified)
     with email_must_be_free():
+        db.session.flush()
+        events.emit(
+            events.ACCOUNT_CREATED, actor=SYSTEM, user_id=str(user.id), by="cli"
+        )
         db.session.commit()
-    events.emit(events.ACCOUNT_CREATED, user_id=str(user.id), by="cli")
     return user
 
 
@@ -46,8 +50,14 @@ def deactivate_account(*, email):
     user = _user_by_email(email)
     user.is_active = False
     revoked = revoke_user_sessions(user_id=user.id, reason=REVOKED_DEACTIVATED)
+    events.emit(
+        events.ACCOUNT_DEACTIVATED,
+        actor=SYSTEM,
+        user_id=str(user.id),
+        revoked=revoked,
+        by="cli",
+    )
     db.session.commit()
-    events.emit(events.ACCOUNT_DEACTIVATED, user_id=str(user.id), revoked=revoked)
     return user, revoked
 
 
@@ -55,8 +65,8 @@ def activate_account(*, email):
     """Enable the account again; its old sessions stay revoked (log in anew)."""
     user = _user_by_email(email)
     user.is_active = True
+    events.emit(events.ACCOUNT_ACTIVATED, actor=SYSTEM, user_id=str(user.id), by="cli")
     db.session.commit()
-    events.emit(events.ACCOUNT_ACTIVATED, user_id=str(user.id))
     return user
 
 
@@ -88,7 +98,10 @@ def seed_demo_accounts(*, count, allow_testing=False):
         )
         accounts.append(DemoAccount(email=email, password=password))
     with email_must_be_free():
+        db.session.flush()
+        for user in created:
+            events.emit(
+                events.ACCOUNT_CREATED, actor=SYSTEM, user_id=str(user.id), by="cli"
+            )
         db.session.commit()
-    for user in created:
-        events.emit(events.ACCOUNT_CREATED, user_id=str(user.id), by="cli")
     return accounts

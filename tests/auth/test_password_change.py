@@ -80,7 +80,8 @@ def test_change_ends_other_sessions_and_keeps_the_current_one(
     assert "token=" not in notice.text
 
     [changed] = events_of(caplog, events.PASSWORD_CHANGED)
-    assert changed == {"user_id": current.user["id"], "sessions_revoked": 2}
+    assert changed["user_id"] == current.user["id"]
+    assert changed["sessions_revoked"] == 2
     assert_no_secret_logged(caplog, PASSWORD, NEW_PASSWORD)
 
 
