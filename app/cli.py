@@ -19,6 +19,7 @@ from app.auth.sessions import purge_sessions
 from app.errors import ApiError
 from app.guard import settings_checks
 from app.models.outbox import STATUS_FAILED, STATUS_PENDING, STATUSES
+from app.models.user import ROLE_ADMIN, ROLE_USER
 from app.outbox import sender, store
 from app.schemas.auth import RegisterSchema
 from app.users import admin
@@ -130,6 +131,35 @@ def activate_user(email):
     except ApiError as error:
         fail_with(error)
     click.echo(f"Activated {user.email}.")
+
+
+def role_command(email, role):
+    try:
+        user, revoked = admin.set_role(email=email, role=role)
+    except ApiError as error:
+        fail_with(error)
+    except admin.LastAdmin:
+        raise click.ClickException(
+            f"{email} is the last active admin; promote another account first"
+        ) from None
+    if revoked is None:
+        click.echo(f"{user.email} is {role} already.")
+    else:
+        click.echo(f"{user.email} is now {role}; {revoked} session(s) ended.")
+
+
+@users_cli.command("promote")
+@click.argument("email")
+def promote_user(email):
+    """Make an account an admin; its sessions end (tokens carry the role)."""
+    role_command(email, ROLE_ADMIN)
+
+
+@users_cli.command("demote")
+@click.argument("email")
+def demote_user(email):
+    """Make an admin a plain user; its sessions end. The last admin stays."""
+    role_command(email, ROLE_USER)
 
 
 @users_cli.command("seed-demo")

@@ -102,6 +102,19 @@ class AccountDisabled(ApiError):
     message = "This account is disabled."
 
 
+class Forbidden(ApiError):
+    status = 403
+    code = "forbidden"
+    message = "This endpoint needs an admin token."
+
+
+class MfaRequired(ApiError):
+    # The admin API: a session that passed the second factor (ADMIN_REQUIRE_MFA).
+    status = 403
+    code = "mfa_required"
+    message = "Admin endpoints need a session that passed a second factor."
+
+
 class NotFound(ApiError):
     status = 404
     code = "not_found"

@@ -37,6 +37,7 @@ ROLE_CHANGED = "role_changed"
 ADMIN_USERS_LISTED = "admin_users_listed"
 ADMIN_USER_VIEWED = "admin_user_viewed"
 ADMIN_AUDIT_LISTED = "admin_audit_listed"
+ADMIN_PASSWORD_RESET = "admin_password_reset_sent"
 
 # The events stored in the audit trail (app/audit), with the change they record.
 AUDITED = frozenset(
@@ -59,6 +60,7 @@ AUDITED = frozenset(
         ADMIN_USERS_LISTED,
         ADMIN_USER_VIEWED,
         ADMIN_AUDIT_LISTED,
+        ADMIN_PASSWORD_RESET,
     }
 )
 

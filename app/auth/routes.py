@@ -87,7 +87,7 @@ def register(body):
     user, user_session, device_token = services.register_user(
         **body, transport=requested_transport(), user_agent=user_agent(), ip=client_ip()
     )
-    return issue_tokens(user_session, device_token), {"user": user}
+    return issue_tokens(user_session, device_token, role=user.role), {"user": user}
 
 
 @bp.post("/login")
@@ -140,7 +140,7 @@ def login(body):
         user_agent=user_agent(),
         ip=client_ip(),
     )
-    return issue_tokens(user_session, device_token), user
+    return issue_tokens(user_session, device_token, role=user.role), user
 
 
 @bp.post("/refresh-token")
@@ -168,7 +168,8 @@ def refresh_token():
     refreshed = sessions.rotate_refresh_token(
         claims=presented.claims, transport=presented.transport
     )
-    return issue_tokens(refreshed.session), {}
+    session = refreshed.session
+    return issue_tokens(session, role=session.user_role), {}
 
 
 @bp.post("/logout")

@@ -27,6 +27,8 @@ REVOKED_REUSE = "reuse_detected"
 REVOKED_PASSWORD_CHANGE = "password_change"
 REVOKED_PASSWORD_RESET = "password_reset"
 REVOKED_DEACTIVATED = "deactivated"
+REVOKED_ROLE_CHANGE = "role_changed"
+REVOKED_BY_ADMIN = "revoked_by_admin"
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class SessionState:
     expires_at: datetime
     revoked_at: datetime | None
     user_is_active: bool
+    user_role: str
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ SESSION_STATE_QUERY = (
     select(
         *(SESSIONS.c[name] for name in STATE_COLUMNS),
         USERS.c.is_active.label("user_is_active"),
+        USERS.c.role.label("user_role"),
     )
     .select_from(SESSIONS.join(USERS, USERS.c.id == SESSIONS.c.user_id))
     .where(SESSIONS.c.id == bindparam("session_id"))
