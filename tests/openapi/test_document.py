@@ -24,6 +24,7 @@ from tests.urls import (
     PASSWORD_RESET_CONFIRM,
     REFRESH,
     REGISTER,
+    SECURITY_EVENTS,
     SESSIONS,
 )
 
@@ -58,6 +59,7 @@ CONTRACT_ENDPOINTS = [
     ("delete", "/api/v1/admin/users/{user_id}/sessions"),
     ("post", "/api/v1/admin/users/{user_id}/password-reset"),
     ("get", ADMIN_AUDIT_EVENTS),
+    ("get", SECURITY_EVENTS),
 ]
 # API.md's error table (404 and 405 come from routing, for any path).
 CONTRACT_ERRORS = [
