@@ -99,6 +99,15 @@ class Config:
             env("ADMIN_REQUIRE_MFA"), self.default_admin_require_mfa()
         )
 
+        # Security alerts mailed to the user, each with a "This wasn't me" link
+        # valid COMPROMISED_LINK_TTL seconds (app/auth/alerts.py).
+        self.ALERT_NEW_DEVICE = as_bool(
+            env("ALERT_NEW_DEVICE"), self.default_new_device_alert()
+        )
+        self.ALERT_REFRESH_REUSE = as_bool(env("ALERT_REFRESH_REUSE"), True)
+        self.ALERT_PASSWORD_CHANGED = as_bool(env("ALERT_PASSWORD_CHANGED"), True)
+        self.COMPROMISED_LINK_TTL = as_int(env("COMPROMISED_LINK_TTL"), 7 * 86400)
+
         # Passwords
         self.BCRYPT_ROUNDS = as_int(env("BCRYPT_ROUNDS"), self.default_bcrypt_rounds())
         self.PASSWORD_RESET_TTL = as_int(env("PASSWORD_RESET_TTL"), 1800)
@@ -200,6 +209,9 @@ class Config:
     def default_admin_require_mfa(self):
         return False
 
+    def default_new_device_alert(self):
+        return True
+
 
 class DevelopmentConfig(Config):
     APP_ENV = "development"
@@ -220,6 +232,10 @@ class TestingConfig(Config):
         return 4
 
     def default_ratelimit(self):
+        return False
+
+    def default_new_device_alert(self):
+        # Every test client is a new device: the alert tests turn it on.
         return False
 
 

@@ -33,6 +33,8 @@ ACCOUNT_CREATED = "account_created"
 ACCOUNT_DEACTIVATED = "account_deactivated"
 ACCOUNT_ACTIVATED = "account_activated"
 ROLE_CHANGED = "role_changed"
+# The account's owner followed a "This wasn't me" link of an alert mail.
+COMPROMISE_REPORTED = "compromise_reported"
 # Admin API reads (app/admin): who looked at what is part of the trail too.
 ADMIN_USERS_LISTED = "admin_users_listed"
 ADMIN_USER_VIEWED = "admin_user_viewed"
@@ -57,6 +59,7 @@ AUDITED = frozenset(
         ACCOUNT_DEACTIVATED,
         ACCOUNT_ACTIVATED,
         ROLE_CHANGED,
+        COMPROMISE_REPORTED,
         ADMIN_USERS_LISTED,
         ADMIN_USER_VIEWED,
         ADMIN_AUDIT_LISTED,

@@ -28,3 +28,6 @@ ADMIN_AUDIT_EVENTS = f"{ADMIN}/audit-events"
 def admin_user(user_id, action=""):
     """/admin/users/<id>, or one of its actions: admin_user(id, "deactivate")."""
     return f"{ADMIN_USERS}/{user_id}" + (f"/{action}" if action else "")
+
+
+COMPROMISED = f"{AUTH}/compromised"

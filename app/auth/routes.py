@@ -5,7 +5,14 @@ Their rate limits are declared in app/ratelimit.py's table, not here.
 
 from flask import g
 
-from app.auth import bp, email_verification, password_services, services, sessions
+from app.auth import (
+    bp,
+    compromise,
+    email_verification,
+    password_services,
+    services,
+    sessions,
+)
 from app.auth.devices import presented_device_token
 from app.auth.principal import access_token_required
 from app.auth.tokens import issue_tokens
@@ -22,6 +29,7 @@ from app.openapi.declare import (
 )
 from app.openapi.examples import example
 from app.schemas.auth import (
+    CompromisedSchema,
     EmailVerifyConfirmSchema,
     EmptySchema,
     LoginDataSchema,
@@ -387,3 +395,32 @@ def confirm_email_verification(body):
     Single use.
     """
     return {"user": email_verification.confirm_verification(**body)}
+
+
+COMPROMISE_DONE = (
+    "Every session of the account was signed out; a link to set a new password is on "
+    "its way."
+)
+
+
+@bp.post("/compromised")
+@operation(
+    tag="auth",
+    errors={401: ["token_invalid", "token_expired"], 403: ["account_disabled"]},
+)
+@response(
+    LogoutAllSchema,
+    examples={"done": example("Reported", {"message": COMPROMISE_DONE, "revoked": 2})},
+)
+@body(
+    CompromisedSchema,
+    examples={"report": example("This wasn't me", {"token": ex.MAILED_TOKEN})},
+)
+def report_compromise(body):
+    """Report a security alert as "This wasn't me".
+
+    The token of the alert's link (`{FRONTEND_URL}/this-wasnt-me?token=...`):
+    single use, expiring. Ends every session of the account, voids its outstanding
+    password-reset and verification links, and mails a password-reset link.
+    """
+    return {"message": COMPROMISE_DONE, "revoked": compromise.report_compromise(**body)}

@@ -7,7 +7,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app import clock, events
-from app.auth import devices, passwords
+from app.auth import alerts, devices, passwords
 from app.auth.sessions import open_session
 from app.database import read_connection
 from app.errors import AccountDisabled, EmailTaken, InvalidCredentials
@@ -127,6 +127,8 @@ def authenticate(*, email, password, device_token, transport, user_agent, ip):
         user=user, transport=transport, user_agent=user_agent, ip=ip
     )
     device_id, new_device = devices.device_of_login(user=user, presented=device_token)
+    if new_device:
+        alerts.queue_new_sign_in(user=user, user_agent=user_agent, ip=ip)
     events.emit(
         events.LOGIN_OK,
         user_id=str(user.id),

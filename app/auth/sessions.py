@@ -8,6 +8,7 @@ from flask import current_app
 from sqlalchemy import bindparam, delete, or_, select, update
 
 from app import clock, events
+from app.auth import alerts
 from app.auth.tokens import new_jti, session_id_of
 from app.database import read_connection
 from app.errors import (
@@ -185,6 +186,7 @@ def rotate_refresh_token(*, claims, transport):
         db.session.rollback()
         return Refreshed(session=user_session, rotated=False)
     revoke_session(session_id=session_id, reason=REVOKED_REUSE)
+    alerts.queue_refresh_reuse(user=db.session.get(User, user_session.user_id))
     events.emit(
         events.REUSE_DETECTED,
         session_id=str(session_id),

@@ -3,16 +3,14 @@
 Read on a read-only connection: listing the feed writes nothing.
 """
 
-from functools import lru_cache
-
 from sqlalchemy import select
-from ua_parser import parse
 
 from app import events
 from app.database import read_connection
 from app.models import AuditEvent
 from app.models.audit_event import ACTOR_ADMIN, ACTOR_SYSTEM
 from app.pagination import cursor_key, decode_cursor, page
+from app.user_agents import describe_device
 
 EVENTS = AuditEvent.__table__
 LISTING = "security-feed"
@@ -36,6 +34,9 @@ WORDS = {
     events.ACCOUNT_ACTIVATED: "Your account was enabled again.",
     events.ROLE_CHANGED: "Your role was changed.",
     events.ADMIN_PASSWORD_RESET: "An administrator sent you a password-reset link.",
+    events.COMPROMISE_REPORTED: (
+        "You reported that it wasn't you; we signed every session out."
+    ),
 }
 REASONS = {
     "wrong_password": "wrong password",
@@ -55,22 +56,6 @@ FEED_QUERY = (
     .where(EVENTS.c.type.in_(sorted(WORDS)))
     .order_by(EVENTS.c.id.desc())
 )
-
-
-@lru_cache(maxsize=1024)
-def describe_device(user_agent):
-    """ "Firefox 128 on Linux", from a user agent; None when there is none."""
-    if not user_agent:
-        return None
-    result = parse(user_agent)
-    browser = result.user_agent
-    system = result.os
-    name = browser.family if browser and browser.family != "Other" else None
-    if name and browser.major:
-        name = f"{name} {browser.major}"
-    if system and system.family != "Other":
-        return f"{name} on {system.family}" if name else system.family
-    return name or "Unknown device"
 
 
 def describe(row):

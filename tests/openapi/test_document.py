@@ -8,6 +8,7 @@ from tests.helpers import USER_FIELDS
 from tests.urls import (
     ADMIN_AUDIT_EVENTS,
     ADMIN_USERS,
+    COMPROMISED,
     DOCS,
     EMAIL_VERIFY_CONFIRM,
     EMAIL_VERIFY_REQUEST,
@@ -60,6 +61,7 @@ CONTRACT_ENDPOINTS = [
     ("post", "/api/v1/admin/users/{user_id}/password-reset"),
     ("get", ADMIN_AUDIT_EVENTS),
     ("get", SECURITY_EVENTS),
+    ("post", COMPROMISED),
 ]
 # API.md's error table (404 and 405 come from routing, for any path).
 CONTRACT_ERRORS = [
