@@ -101,6 +101,24 @@ class Config:
         self.JWT_PREVIOUS_SECRET_KEYS = as_list(env("JWT_PREVIOUS_SECRET_KEYS"))
         self.JWKS_MAX_AGE = as_int(env("JWKS_MAX_AGE"), 300)
 
+        # Audit trail (app/audit): `flask auth purge` deletes older events; client
+        # IPs stored in full, or "truncated" to their /24 (IPv4) or /64 (IPv6).
+        self.AUDIT_RETENTION_DAYS = as_int(env("AUDIT_RETENTION_DAYS"), 365)
+        self.AUDIT_IP_STORAGE = env("AUDIT_IP_STORAGE", "full")
+        # Admins without a second factor are refused by the admin API.
+        self.ADMIN_REQUIRE_MFA = as_bool(
+            env("ADMIN_REQUIRE_MFA"), self.default_admin_require_mfa()
+        )
+
+        # Security alerts mailed to the user, each with a "This wasn't me" link
+        # valid COMPROMISED_LINK_TTL seconds (app/auth/alerts.py).
+        self.ALERT_NEW_DEVICE = as_bool(
+            env("ALERT_NEW_DEVICE"), self.default_new_device_alert()
+        )
+        self.ALERT_REFRESH_REUSE = as_bool(env("ALERT_REFRESH_REUSE"), True)
+        self.ALERT_PASSWORD_CHANGED = as_bool(env("ALERT_PASSWORD_CHANGED"), True)
+        self.COMPROMISED_LINK_TTL = as_int(env("COMPROMISED_LINK_TTL"), 7 * 86400)
+
         # Passwords
         self.BCRYPT_ROUNDS = as_int(env("BCRYPT_ROUNDS"), self.default_bcrypt_rounds())
         self.PASSWORD_RESET_TTL = as_int(env("PASSWORD_RESET_TTL"), 1800)
@@ -218,6 +236,12 @@ class Config:
     def default_mail_request_delay(self):
         return 2000
 
+    def default_admin_require_mfa(self):
+        return False
+
+    def default_new_device_alert(self):
+        return True
+
 
 class DevelopmentConfig(Config):
     APP_ENV = "development"
@@ -243,9 +267,16 @@ class TestingConfig(Config):
     def default_mail_request_delay(self):
         return 0
 
+    def default_new_device_alert(self):
+        # Every test client is a new device: the alert tests turn it on.
+        return False
+
 
 class ProductionConfig(Config):
     APP_ENV = "production"
+
+    def default_admin_require_mfa(self):
+        return True
 
 
 CONFIGS = {

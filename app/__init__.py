@@ -2,6 +2,7 @@
 
 from flask import Flask
 
+from app.admin import bp as admin_bp
 from app.auth import bp as auth_bp
 from app.auth.devices import register_device_key
 from app.auth.jwks import bp as jwks_bp
@@ -83,6 +84,7 @@ def register_routes(app):
     """Every route of the app, registered here and nowhere else."""
     app.register_blueprint(auth_bp, url_prefix="/api/v1/auth")
     app.register_blueprint(users_bp, url_prefix="/api/v1/users")
+    app.register_blueprint(admin_bp, url_prefix="/api/v1/admin")
     app.register_blueprint(jwks_bp)  # /.well-known/jwks.json
     app.register_blueprint(openapi_bp)  # /api/v1/openapi.json and /docs
     # Outside /api/v1: load balancers, orchestrators and Prometheus call these.

@@ -13,11 +13,13 @@ from flask.cli import AppGroup, ScriptInfo
 from marshmallow import ValidationError
 
 from app import clock
+from app.audit.trail import purge_events
 from app.auth.keys import ASYMMETRIC, write_key_pair
 from app.auth.sessions import purge_sessions
 from app.errors import ApiError
 from app.guard import settings_checks
 from app.models.outbox import STATUS_FAILED, STATUS_PENDING, STATUSES
+from app.models.user import ROLE_ADMIN, ROLE_USER
 from app.outbox import sender, store
 from app.schemas.auth import RegisterSchema
 from app.users import admin
@@ -40,11 +42,20 @@ def setting_unless_given(value, setting):
 @click.option(
     "--retention-days", type=int, default=None, help="Keep ended sessions this long."
 )
-def purge(retention_days):
-    """Delete sessions that expired or were revoked longer ago than the retention."""
+@click.option(
+    "--audit-retention-days",
+    type=int,
+    default=None,
+    help="Keep audit events this long [AUDIT_RETENTION_DAYS].",
+)
+def purge(retention_days, audit_retention_days):
+    """Delete ended sessions and audit events older than their retention."""
     days = setting_unless_given(retention_days, "SESSION_RETENTION_DAYS")
     deleted = purge_sessions(retention_days=days)
     click.echo(f"Deleted {deleted} sessions ended more than {days} days ago.")
+    audit_days = setting_unless_given(audit_retention_days, "AUDIT_RETENTION_DAYS")
+    pruned = purge_events(retention_days=audit_days)
+    click.echo(f"Deleted {pruned} audit events older than {audit_days} days.")
 
 
 @auth_cli.command("doctor")
@@ -120,6 +131,35 @@ def activate_user(email):
     except ApiError as error:
         fail_with(error)
     click.echo(f"Activated {user.email}.")
+
+
+def role_command(email, role):
+    try:
+        user, revoked = admin.set_role(email=email, role=role)
+    except ApiError as error:
+        fail_with(error)
+    except admin.LastAdmin:
+        raise click.ClickException(
+            f"{email} is the last active admin; promote another account first"
+        ) from None
+    if revoked is None:
+        click.echo(f"{user.email} is {role} already.")
+    else:
+        click.echo(f"{user.email} is now {role}; {revoked} session(s) ended.")
+
+
+@users_cli.command("promote")
+@click.argument("email")
+def promote_user(email):
+    """Make an account an admin; its sessions end (tokens carry the role)."""
+    role_command(email, ROLE_ADMIN)
+
+
+@users_cli.command("demote")
+@click.argument("email")
+def demote_user(email):
+    """Make an admin a plain user; its sessions end. The last admin stays."""
+    role_command(email, ROLE_USER)
 
 
 @users_cli.command("seed-demo")

@@ -112,6 +112,19 @@ class TooManyAttempts(ApiError):
         super().__init__(message, headers={"Retry-After": "1"}, **kwargs)
 
 
+class Forbidden(ApiError):
+    status = 403
+    code = "forbidden"
+    message = "This endpoint needs an admin token."
+
+
+class MfaRequired(ApiError):
+    # The admin API: a session that passed the second factor (ADMIN_REQUIRE_MFA).
+    status = 403
+    code = "mfa_required"
+    message = "Admin endpoints need a session that passed a second factor."
+
+
 class NotFound(ApiError):
     status = 404
     code = "not_found"

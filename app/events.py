@@ -1,11 +1,13 @@
 """Security events (login ok/failed, reuse detected, logout...): one call site each.
 
-`emit` is the single seam for audit logs and metrics, so services never log or count
-security events by hand.
+`emit` is the single seam for the audit trail, logs and metrics, so services never
+log, count or audit security events by hand. An audited event's row joins the
+caller's transaction: services emit before their commit (docs/security.md).
 """
 
 import logging
 
+from app.audit import trail
 from app.observability import metrics
 
 log = logging.getLogger("app.security")
@@ -30,6 +32,40 @@ MAIL_DEFERRED = "mail_deferred"
 ACCOUNT_CREATED = "account_created"
 ACCOUNT_DEACTIVATED = "account_deactivated"
 ACCOUNT_ACTIVATED = "account_activated"
+ROLE_CHANGED = "role_changed"
+# The account's owner followed a "This wasn't me" link of an alert mail.
+COMPROMISE_REPORTED = "compromise_reported"
+# Admin API reads (app/admin): who looked at what is part of the trail too.
+ADMIN_USERS_LISTED = "admin_users_listed"
+ADMIN_USER_VIEWED = "admin_user_viewed"
+ADMIN_AUDIT_LISTED = "admin_audit_listed"
+ADMIN_PASSWORD_RESET = "admin_password_reset_sent"
+
+# The events stored in the audit trail (app/audit), with the change they record.
+AUDITED = frozenset(
+    {
+        REGISTERED,
+        LOGIN_OK,
+        LOGIN_FAILED,
+        REUSE_DETECTED,
+        LOGOUT,
+        LOGOUT_ALL,
+        SESSION_REVOKED,
+        PASSWORD_CHANGED,
+        RESET_REQUESTED,
+        RESET_COMPLETED,
+        EMAIL_VERIFIED,
+        ACCOUNT_CREATED,
+        ACCOUNT_DEACTIVATED,
+        ACCOUNT_ACTIVATED,
+        ROLE_CHANGED,
+        COMPROMISE_REPORTED,
+        ADMIN_USERS_LISTED,
+        ADMIN_USER_VIEWED,
+        ADMIN_AUDIT_LISTED,
+        ADMIN_PASSWORD_RESET,
+    }
+)
 
 
 # The events that have a Prometheus counter (see app/observability/metrics.py).
@@ -45,13 +81,19 @@ COUNTERS = {
 }
 
 
-def emit(event, **fields):
-    """Record one security event (a JSON log line, and its counter if it has one).
+def emit(event, *, actor=None, **fields):
+    """Record one security event: a JSON log line, its counter, its audit row.
 
-    `fields` must never hold a secret.
+    The audit row (of an AUDITED event about an account, or by an admin) is added to
+    `db.session`: call this inside the transaction of the change, before its commit.
+    `actor`: a `trail.Actor`; by default the user of `user_id`, else the system.
+    `fields` must never hold a secret or a token.
     """
     level = logging.WARNING if event in {REUSE_DETECTED, RATE_LIMITED} else logging.INFO
-    log.log(level, event, extra={"event": event, "fields": fields})
+    logged = fields if actor is None else {**fields, "actor": actor.kind}
+    log.log(level, event, extra={"event": event, "fields": logged})
+    if event in AUDITED and (fields.get("user_id") or actor is not None):
+        trail.record(event, actor=actor, fields=fields)
     counter = COUNTERS.get(event)
     if counter is not None:
         counter.inc()

@@ -19,3 +19,15 @@ JWKS = "/.well-known/jwks.json"
 HEALTH = "/health"
 METRICS = "/metrics"
 DOCS = "/docs"
+SECURITY_EVENTS = f"{ME}/security-events"
+ADMIN = f"{API}/admin"
+ADMIN_USERS = f"{ADMIN}/users"
+ADMIN_AUDIT_EVENTS = f"{ADMIN}/audit-events"
+
+
+def admin_user(user_id, action=""):
+    """/admin/users/<id>, or one of its actions: admin_user(id, "deactivate")."""
+    return f"{ADMIN_USERS}/{user_id}" + (f"/{action}" if action else "")
+
+
+COMPROMISED = f"{AUTH}/compromised"

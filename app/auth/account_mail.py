@@ -69,15 +69,18 @@ def password_reset_mail(*, user, token):
     )
 
 
-def queue_password_changed(*, user, via_reset=False):
-    """Queue the notice that the password was changed (or reset)."""
+def queue_password_changed(*, user, via_reset=False, alert=None):
+    """Queue the notice that the password was changed (or reset).
+
+    `alert`: the "This wasn't me" context (app/auth/alerts.py), if any.
+    """
     when = clock.now().strftime("%Y-%m-%d %H:%M UTC")
     content = render(
         user=user,
         subject="Your password was changed",
         template="password_changed",
-        when=when,
         via_reset=via_reset,
+        **{"when": when, **(alert or {})},
     )
     return outbox.enqueue(content, kind=KIND_PASSWORD_CHANGED)
 

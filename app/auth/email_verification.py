@@ -34,6 +34,6 @@ def confirm_verification(*, token):
         now = clock.now()
         user.email_verified_at = now
         user.updated_at = now
-    db.session.commit()
     events.emit(events.EMAIL_VERIFIED, user_id=str(user.id))
+    db.session.commit()
     return user

@@ -3,7 +3,7 @@
 from flask import current_app
 
 from app import clock, events
-from app.auth import account_mail, account_tokens, passwords, sessions
+from app.auth import account_mail, account_tokens, alerts, passwords, sessions
 from app.auth.services import find_user_by_email
 from app.errors import WrongOldPassword
 from app.extensions import db
@@ -63,9 +63,11 @@ def reset_password(*, token, new_password):
     revoked = sessions.revoke_user_sessions(
         user_id=user.id, reason=sessions.REVOKED_PASSWORD_RESET
     )
-    account_mail.queue_password_changed(user=user, via_reset=True)
-    db.session.commit()
+    account_mail.queue_password_changed(
+        user=user, via_reset=True, alert=alerts.password_changed_context(user)
+    )
     events.emit(events.RESET_COMPLETED, user_id=str(user.id), sessions_revoked=revoked)
+    db.session.commit()
 
 
 def change_password(*, user, current_session_id, old_password, new_password):
@@ -94,6 +96,13 @@ def change_password(*, user, current_session_id, old_password, new_password):
         reason=sessions.REVOKED_PASSWORD_CHANGE,
         keep_session_id=current_session_id,
     )
-    account_mail.queue_password_changed(user=user)
+    account_mail.queue_password_changed(
+        user=user, alert=alerts.password_changed_context(user)
+    )
+    events.emit(
+        events.PASSWORD_CHANGED,
+        user_id=str(user.id),
+        session_id=str(current_session_id),
+        sessions_revoked=revoked,
+    )
     db.session.commit()
-    events.emit(events.PASSWORD_CHANGED, user_id=str(user.id), sessions_revoked=revoked)

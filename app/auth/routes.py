@@ -5,7 +5,14 @@ Their rate limits are declared in app/ratelimit.py's table, not here.
 
 from flask import g
 
-from app.auth import bp, email_verification, password_services, services, sessions
+from app.auth import (
+    bp,
+    compromise,
+    email_verification,
+    password_services,
+    services,
+    sessions,
+)
 from app.auth.devices import presented_device_token
 from app.auth.principal import access_token_required
 from app.auth.tokens import issue_tokens
@@ -22,6 +29,7 @@ from app.openapi.declare import (
 )
 from app.openapi.examples import example
 from app.schemas.auth import (
+    CompromisedSchema,
     EmailVerifyConfirmSchema,
     EmptySchema,
     LoginDataSchema,
@@ -87,7 +95,7 @@ def register(body):
     user, user_session, device_token = services.register_user(
         **body, transport=requested_transport(), user_agent=user_agent(), ip=client_ip()
     )
-    return issue_tokens(user_session, device_token), {"user": user}
+    return issue_tokens(user_session, device_token, role=user.role), {"user": user}
 
 
 @bp.post("/login")
@@ -140,7 +148,7 @@ def login(body):
         user_agent=user_agent(),
         ip=client_ip(),
     )
-    return issue_tokens(user_session, device_token), user
+    return issue_tokens(user_session, device_token, role=user.role), user
 
 
 @bp.post("/refresh-token")
@@ -168,7 +176,8 @@ def refresh_token():
     refreshed = sessions.rotate_refresh_token(
         claims=presented.claims, transport=presented.transport
     )
-    return issue_tokens(refreshed.session), {}
+    session = refreshed.session
+    return issue_tokens(session, role=session.user_role), {}
 
 
 @bp.post("/logout")
@@ -212,7 +221,9 @@ def logout_all():
     already issued are refused from the next request on. Clears the cookies unless
     the request says `X-Auth-Mode: bearer`.
     """
-    revoked = sessions.logout_everywhere(user_id=g.current_user.id)
+    revoked = sessions.logout_everywhere(
+        user_id=g.current_user.id, session_id=g.current_session_id
+    )
     return {"message": "Logged out of every session.", "revoked": revoked}
 
 
@@ -384,3 +395,32 @@ def confirm_email_verification(body):
     Single use.
     """
     return {"user": email_verification.confirm_verification(**body)}
+
+
+COMPROMISE_DONE = (
+    "Every session of the account was signed out; a link to set a new password is on "
+    "its way."
+)
+
+
+@bp.post("/compromised")
+@operation(
+    tag="auth",
+    errors={401: ["token_invalid", "token_expired"], 403: ["account_disabled"]},
+)
+@response(
+    LogoutAllSchema,
+    examples={"done": example("Reported", {"message": COMPROMISE_DONE, "revoked": 2})},
+)
+@body(
+    CompromisedSchema,
+    examples={"report": example("This wasn't me", {"token": ex.MAILED_TOKEN})},
+)
+def report_compromise(body):
+    """Report a security alert as "This wasn't me".
+
+    The token of the alert's link (`{FRONTEND_URL}/this-wasnt-me?token=...`):
+    single use, expiring. Ends every session of the account, voids its outstanding
+    password-reset and verification links, and mails a password-reset link.
+    """
+    return {"message": COMPROMISE_DONE, "revoked": compromise.report_compromise(**body)}

@@ -7,7 +7,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app import clock, events
-from app.auth import devices, passwords
+from app.auth import alerts, devices, passwords
 from app.auth.sessions import open_session
 from app.database import read_connection
 from app.errors import AccountDisabled, EmailTaken, InvalidCredentials
@@ -72,12 +72,24 @@ def register_user(*, name, email, password, transport, user_agent, ip):
         user_session = open_session(
             user=user, transport=transport, user_agent=user_agent, ip=ip
         )
+        events.emit(
+            events.REGISTERED, user_id=str(user.id), session_id=str(user_session.id)
+        )
         db.session.commit()
-    events.emit(events.REGISTERED, user_id=str(user.id))
     device_token = devices.mint_device_token(
         user=user, device_id=devices.new_device_id()
     )
     return user, user_session, device_token
+
+
+def login_failed(account, *, reason):
+    """A refused login of a known account: its audit row, in a transaction of its own.
+
+    Unknown emails get a log line and a count only: a row about no account answers
+    nothing, and would let anyone fill the table.
+    """
+    events.emit(events.LOGIN_FAILED, reason=reason, user_id=str(account.id))
+    db.session.commit()
 
 
 def authenticate(*, email, password, device_token, transport, user_agent, ip):
@@ -100,11 +112,10 @@ def authenticate(*, email, password, device_token, transport, user_agent, ip):
         events.emit(events.LOGIN_FAILED, reason="unknown_account")
         raise InvalidCredentials()
     if not passwords.verify_password(password, account.password_hash):
-        events.emit(
-            events.LOGIN_FAILED, reason="wrong_password", user_id=str(account.id)
-        )
+        login_failed(account, reason="wrong_password")
         raise InvalidCredentials()
     if not account.is_active:
+        login_failed(account, reason="account_disabled")
         raise AccountDisabled()
     new_hash = None
     if passwords.needs_rehash(account.password_hash, rounds):
@@ -125,10 +136,16 @@ def authenticate(*, email, password, device_token, transport, user_agent, ip):
     user_session = open_session(
         user=user, transport=transport, user_agent=user_agent, ip=ip
     )
-    db.session.commit()
     device_id, new_device = devices.device_of_login(user=user, presented=device_token)
+    if new_device:
+        alerts.queue_new_sign_in(user=user, user_agent=user_agent, ip=ip)
     events.emit(
-        events.LOGIN_OK, user_id=str(user.id), device=device_id, new_device=new_device
+        events.LOGIN_OK,
+        user_id=str(user.id),
+        session_id=str(user_session.id),
+        device=device_id,
+        new_device=new_device,
     )
+    db.session.commit()
     device_token = devices.mint_device_token(user=user, device_id=device_id)
     return user, user_session, device_token

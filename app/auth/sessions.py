@@ -8,6 +8,7 @@ from flask import current_app
 from sqlalchemy import bindparam, delete, or_, select, update
 
 from app import clock, events
+from app.auth import alerts
 from app.auth.tokens import new_jti, session_id_of
 from app.database import read_connection
 from app.errors import (
@@ -27,6 +28,8 @@ REVOKED_REUSE = "reuse_detected"
 REVOKED_PASSWORD_CHANGE = "password_change"
 REVOKED_PASSWORD_RESET = "password_reset"
 REVOKED_DEACTIVATED = "deactivated"
+REVOKED_ROLE_CHANGE = "role_changed"
+REVOKED_BY_ADMIN = "revoked_by_admin"
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class SessionState:
     expires_at: datetime
     revoked_at: datetime | None
     user_is_active: bool
+    user_role: str
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ SESSION_STATE_QUERY = (
     select(
         *(SESSIONS.c[name] for name in STATE_COLUMNS),
         USERS.c.is_active.label("user_is_active"),
+        USERS.c.role.label("user_role"),
     )
     .select_from(SESSIONS.join(USERS, USERS.c.id == SESSIONS.c.user_id))
     .where(SESSIONS.c.id == bindparam("session_id"))
@@ -181,8 +186,13 @@ def rotate_refresh_token(*, claims, transport):
         db.session.rollback()
         return Refreshed(session=user_session, rotated=False)
     revoke_session(session_id=session_id, reason=REVOKED_REUSE)
+    alerts.queue_refresh_reuse(user=db.session.get(User, user_session.user_id))
+    events.emit(
+        events.REUSE_DETECTED,
+        session_id=str(session_id),
+        user_id=str(user_session.user_id),
+    )
     db.session.commit()
-    events.emit(events.REUSE_DETECTED, session_id=str(session_id))
     raise TokenRevoked("Refresh token reuse detected; the session has been revoked.")
 
 
@@ -221,17 +231,24 @@ def end_session_of_token(*, claims):
     """Logout: end the session a token names; an already-ended one is fine."""
     session_id = session_id_of(claims)
     ended = revoke_session(session_id=session_id, reason=REVOKED_LOGOUT)
-    db.session.commit()
     if ended:
-        events.emit(events.LOGOUT, session_id=str(session_id))
+        events.emit(
+            events.LOGOUT, session_id=str(session_id), user_id=claims.get("sub")
+        )
+    db.session.commit()
     return ended
 
 
-def logout_everywhere(*, user_id):
+def logout_everywhere(*, user_id, session_id=None):
     """Logout-all: end every session of the user; returns how many were active."""
     revoked = revoke_user_sessions(user_id=user_id, reason=REVOKED_LOGOUT_ALL)
+    events.emit(
+        events.LOGOUT_ALL,
+        user_id=str(user_id),
+        session_id=None if session_id is None else str(session_id),
+        revoked=revoked,
+    )
     db.session.commit()
-    events.emit(events.LOGOUT_ALL, user_id=str(user_id), revoked=revoked)
     return revoked
 
 
@@ -263,10 +280,13 @@ def revoke_own_session(*, user_id, session_id):
     ):
         db.session.rollback()
         raise NotFound("No such session.")
-    db.session.commit()
     events.emit(
-        events.SESSION_REVOKED, session_id=str(session_uuid), user_id=str(user_id)
+        events.SESSION_REVOKED,
+        session_id=str(session_uuid),
+        user_id=str(user_id),
+        by="user",
     )
+    db.session.commit()
 
 
 def purge_sessions(*, retention_days):

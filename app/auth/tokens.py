@@ -2,8 +2,9 @@
 
 Access tokens (RFC 9068, RFC 8725): header `typ: at+jwt` with the `alg` and `kid` of
 the published signing key; claims `iss`, `aud`, `sub`, `sid`, `jti`, `iat`, `exp` and
-nothing else. Any service verifies them with the JWKS (or, with HS256, the shared
-secret), requiring `iss`, `aud` and `exp`.
+`role` (`user` or `admin`; a role change ends the user's sessions), nothing else.
+Any service verifies them with the JWKS (or, with HS256, the shared secret),
+requiring `iss`, `aud` and `exp`.
 
 Refresh tokens are for this server alone: header `typ: rt+jwt`, HS256 with a key
 derived from SECRET_KEY that is never published. A verifier that trusts the JWKS
@@ -22,6 +23,7 @@ from flask import current_app
 from app import clock
 from app.auth.keys import b64url, current_keyset, verification_key
 from app.errors import TokenExpired, TokenInvalid
+from app.models.user import ROLE_USER
 
 ACCESS_TOKEN_TYPE = "at+jwt"
 REFRESH_TOKEN_TYPE = "rt+jwt"
@@ -92,7 +94,7 @@ def token_claims(*, issuer, audience, subject, session_id, jti, ttl):
     }
 
 
-def mint_access_token(*, subject, session_id, ttl=None):
+def mint_access_token(*, subject, session_id, role=ROLE_USER, ttl=None):
     config = current_app.config
     keyset = current_keyset()
     claims = token_claims(
@@ -103,6 +105,7 @@ def mint_access_token(*, subject, session_id, ttl=None):
         jti=new_jti(),
         ttl=config["ACCESS_TOKEN_TTL"] if ttl is None else ttl,
     )
+    claims["role"] = role
     headers = {"typ": ACCESS_TOKEN_TYPE, "kid": keyset.kid}
     return CODEC.encode(
         claims, keyset.signing_key, algorithm=keyset.algorithm, headers=headers
@@ -126,15 +129,18 @@ def mint_refresh_token(*, subject, session_id, jti, ttl):
     )
 
 
-def issue_tokens(user_session, device_token=None):
+def issue_tokens(user_session, device_token=None, *, role=ROLE_USER):
     """A new access token and the session's current refresh token (by its jti).
 
     `device_token`: the login's or registration's (app/auth/devices.py), if any.
+    `role`: the user's, carried by the access token (the refresh token has none).
     """
     subject = str(user_session.user_id)
     remaining = max(int((user_session.expires_at - clock.now()).total_seconds()), 0)
     return IssuedTokens(
-        access_token=mint_access_token(subject=subject, session_id=user_session.id),
+        access_token=mint_access_token(
+            subject=subject, session_id=user_session.id, role=role
+        ),
         expires_in=current_app.config["ACCESS_TOKEN_TTL"],
         refresh_token=mint_refresh_token(
             subject=subject,

@@ -11,6 +11,8 @@ from app.models.types import UTCDateTime, utcnow
 
 PURPOSE_PASSWORD_RESET = "password_reset"
 PURPOSE_EMAIL_VERIFY = "email_verify"
+# The "This wasn't me" link of a security alert (app/auth/alerts.py).
+PURPOSE_COMPROMISED = "compromised"
 
 
 class OneTimeToken(db.Model):

@@ -9,6 +9,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.extensions import db
 from app.models.types import UTCDateTime, utcnow
 
+ROLE_USER = "user"
+ROLE_ADMIN = "admin"
+ROLES = (ROLE_USER, ROLE_ADMIN)
+
 
 class User(db.Model):
     __tablename__ = "users"
@@ -21,6 +25,9 @@ class User(db.Model):
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     is_active: Mapped[bool] = mapped_column(
         Boolean, default=True, server_default=true()
+    )
+    role: Mapped[str] = mapped_column(
+        String(16), default=ROLE_USER, server_default=ROLE_USER
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(

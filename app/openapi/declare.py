@@ -21,7 +21,7 @@ import inspect
 from dataclasses import dataclass, field
 from functools import wraps
 
-from flask import jsonify
+from flask import jsonify, request
 
 from app.auth.transport import clear_cookies, token_response
 from app.errors import success
@@ -33,6 +33,9 @@ PUBLIC = "public"
 ACCESS = "access"
 REFRESH = "refresh"
 REFRESH_OR_ACCESS = "refresh_or_access"
+
+# Roles an access-token operation may require beyond a valid token.
+ROLE_ADMIN = "admin"
 
 JSON = "application/json"
 ATTRIBUTE = "api_declaration"
@@ -68,6 +71,8 @@ class Declaration:
     errors: dict = field(default_factory=dict)  # status -> codes of this view
     auth_mode: bool = False  # reads X-Auth-Mode (picks the transport)
     device_cookie: bool = False  # reads the device_token cookie (app/auth/devices.py)
+    role: str | None = None  # ROLE_ADMIN: the admin check (app/admin/access.py)
+    query: type | None = None  # the query-string schema
     body: Body | None = None
     response: Answer | None = None
     summary: str = ""
@@ -102,6 +107,7 @@ def operation(
     operation_id=None,
     summary=None,
     description=None,
+    role=None,
 ):
     """The operation's tag, who may call it and the error codes particular to it.
 
@@ -118,6 +124,7 @@ def operation(
         declaration.errors = errors or {}
         declaration.auth_mode = auth_mode
         declaration.device_cookie = device_cookie
+        declaration.role = role
         declaration.operation_id = operation_id or camelcase(view.__name__)
         first, _, rest = inspect.cleandoc(view.__doc__ or "").partition("\n")
         declaration.summary = summary or first.strip().removesuffix(".")
@@ -146,6 +153,25 @@ def body(schema, *, examples=None, optional=False, load=True):
         @wraps(view)
         def loaded(*args, **kwargs):
             return view(*args, body=load_body(loader, optional=optional), **kwargs)
+
+        return loaded
+
+    return decorate
+
+
+def query(schema):
+    """The query string: loaded through `schema` and passed to the view as `query`.
+
+    Unknown parameters are 400 `validation_error`, as unknown body fields are.
+    """
+
+    def decorate(view):
+        _declaring(view).query = schema
+        loader = schema()
+
+        @wraps(view)
+        def loaded(*args, **kwargs):
+            return view(*args, query=loader.load(request.args.to_dict()), **kwargs)
 
         return loaded
 

@@ -18,6 +18,7 @@ from app.openapi.declare import (
     PUBLIC,
     REFRESH,
     REFRESH_OR_ACCESS,
+    ROLE_ADMIN,
     declaration_of,
 )
 from app.ratelimit import limits_for
@@ -36,7 +37,12 @@ TAGS = [
     {"name": "sessions", "description": "Refresh, logout and the session list."},
     {"name": "password", "description": "Password reset and change."},
     {"name": "email", "description": "Email verification."},
-    {"name": "users", "description": "The caller's profile."},
+    {"name": "users", "description": "The caller's profile and security feed."},
+    {
+        "name": "admin",
+        "description": "Running the service: needs an admin token "
+        "(`x-required-role: admin`); every call is audited.",
+    },
     {"name": "operations", "description": "Health, metrics and signing keys."},
     {"name": "documentation", "description": "This document and its UI."},
 ]
@@ -355,8 +361,14 @@ class SpecBuilder:
             parameters.append(AUTH_MODE_PARAMETER)
         if op.device_cookie:
             parameters.append(DEVICE_COOKIE_PARAMETER)
+        if op.query is not None:
+            parameters.extend(
+                self.plugin.converter.schema2parameters(op.query, location="query")
+            )
         if parameters:
             result["parameters"] = parameters
+        if op.role is not None:
+            result["x-required-role"] = op.role
         if op.body is not None:
             body = {"schema": self.schema_ref(op.body.schema, response=False)}
             if op.body.examples:
@@ -424,8 +436,10 @@ class SpecBuilder:
             bucket = codes.setdefault(status, [])
             bucket.extend(name for name in names if name not in bucket)
 
-        if op.body is not None or op.auth_mode:
+        if op.body is not None or op.auth_mode or op.query is not None:
             add(400, "validation_error")
+        if op.query is not None and "cursor" in op.query().fields:
+            add(400, "invalid_cursor")
         if op.body is not None:
             add(400, "invalid_json")
             add(413, "payload_too_large")
@@ -439,6 +453,8 @@ class SpecBuilder:
         elif op.security == REFRESH_OR_ACCESS:
             add(401, "token_missing", "token_invalid")
             add(403, "csrf_failed")
+        if op.role == ROLE_ADMIN:
+            add(403, "forbidden", "mfa_required")
         if rule.arguments:
             add(404, "not_found")
         if rate_limited(rule.endpoint):

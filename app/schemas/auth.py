@@ -69,6 +69,12 @@ class EmailVerifyConfirmSchema(CamelSchema):
     token = Text(required=True, load_only=True, validate=ACCOUNT_TOKEN_LENGTH)
 
 
+class CompromisedSchema(CamelSchema):
+    """POST /compromised: the token of an alert's "This wasn't me" link."""
+
+    token = Text(required=True, load_only=True, validate=ACCOUNT_TOKEN_LENGTH)
+
+
 class EmptySchema(CamelSchema):
     """A body with no fields (an absent body is fine; any key is unknown)."""
 

@@ -3,6 +3,7 @@
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from app.schemas.base import CamelSchema, Text, TrimmedText, UTCDateTimeField
+from app.schemas.pagination import PageQuerySchema, next_cursor_field
 
 NAME_LENGTH = validate.Length(min=1, max=100)
 # "" (it removes the picture), or an absolute http(s) URL: the scheme, a host (or a
@@ -52,3 +53,32 @@ class UpdateProfileSchema(CamelSchema):
     def _not_empty(self, data, **kwargs):
         if len(data) < self.min_fields:
             raise ValidationError("Provide name or profilePicture.")
+
+
+class SecurityEventSchema(CamelSchema):
+    """One entry of the user's security feed, in words a user understands."""
+
+    id = fields.Integer(required=True)
+    type = fields.String(required=True)
+    description = fields.String(required=True)
+    occurred_at = UTCDateTimeField(required=True)
+    device = fields.String(
+        required=True, allow_none=True, metadata={"description": "From the user agent."}
+    )
+    ip = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Approximate place: the client IP as stored."},
+    )
+    by = fields.String(
+        required=True, metadata={"enum": ["you", "an administrator", "the service"]}
+    )
+
+
+class SecurityEventListSchema(CamelSchema):
+    events = fields.List(fields.Nested(SecurityEventSchema), required=True)
+    next_cursor = next_cursor_field()
+
+
+class SecurityFeedQuerySchema(PageQuerySchema):
+    """GET /users/me/security-events: the page only."""

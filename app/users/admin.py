@@ -1,15 +1,23 @@
-"""Operator services behind `flask users ...`: create, deactivate, activate, seed."""
+"""Operator services behind `flask users ...`: create, (de)activate, roles, seed."""
 
 import secrets
 from dataclasses import dataclass
 
 from flask import current_app
+from sqlalchemy import select
 
 from app import events
+from app.audit.trail import SYSTEM
 from app.auth.services import add_account, email_must_be_free, find_user_by_email
-from app.auth.sessions import REVOKED_DEACTIVATED, revoke_user_sessions
+from app.auth.sessions import (
+    REVOKED_DEACTIVATED,
+    REVOKED_ROLE_CHANGE,
+    revoke_user_sessions,
+)
 from app.errors import NotFound
 from app.extensions import db
+from app.models import User
+from app.models.user import ROLE_ADMIN
 
 DEMO_EMAIL = "demo{number}@example.com"
 MAX_DEMO_ACCOUNTS = 20
@@ -29,8 +37,11 @@ def create_account(*, name, email, password, verified=False):
     """Create an account without opening a session; EmailTaken when it exists."""
     user = add_account(name=name, email=email, password=password, verified=verified)
     with email_must_be_free():
+        db.session.flush()
+        events.emit(
+            events.ACCOUNT_CREATED, actor=SYSTEM, user_id=str(user.id), by="cli"
+        )
         db.session.commit()
-    events.emit(events.ACCOUNT_CREATED, user_id=str(user.id), by="cli")
     return user
 
 
@@ -46,8 +57,14 @@ def deactivate_account(*, email):
     user = _user_by_email(email)
     user.is_active = False
     revoked = revoke_user_sessions(user_id=user.id, reason=REVOKED_DEACTIVATED)
+    events.emit(
+        events.ACCOUNT_DEACTIVATED,
+        actor=SYSTEM,
+        user_id=str(user.id),
+        revoked=revoked,
+        by="cli",
+    )
     db.session.commit()
-    events.emit(events.ACCOUNT_DEACTIVATED, user_id=str(user.id), revoked=revoked)
     return user, revoked
 
 
@@ -55,8 +72,8 @@ def activate_account(*, email):
     """Enable the account again; its old sessions stay revoked (log in anew)."""
     user = _user_by_email(email)
     user.is_active = True
+    events.emit(events.ACCOUNT_ACTIVATED, actor=SYSTEM, user_id=str(user.id), by="cli")
     db.session.commit()
-    events.emit(events.ACCOUNT_ACTIVATED, user_id=str(user.id))
     return user
 
 
@@ -88,7 +105,59 @@ def seed_demo_accounts(*, count, allow_testing=False):
         )
         accounts.append(DemoAccount(email=email, password=password))
     with email_must_be_free():
+        db.session.flush()
+        for user in created:
+            events.emit(
+                events.ACCOUNT_CREATED, actor=SYSTEM, user_id=str(user.id), by="cli"
+            )
         db.session.commit()
-    for user in created:
-        events.emit(events.ACCOUNT_CREATED, user_id=str(user.id), by="cli")
     return accounts
+
+
+class LastAdmin(Exception):
+    """The change would leave the service without an active admin."""
+
+
+def other_active_admins(user_id):
+    """How many active admins there are besides `user_id` (rows locked on PostgreSQL).
+
+    FOR UPDATE: two admins demoting or deactivating each other at once cannot both
+    pass the check (SQLite's BEGIN IMMEDIATE serialises them anyway).
+    """
+    rows = db.session.scalars(
+        select(User.id)
+        .where(User.role == ROLE_ADMIN, User.is_active.is_(True), User.id != user_id)
+        .with_for_update()
+    ).all()
+    return len(rows)
+
+
+def change_role(*, user, role, actor):
+    """Give `user` the role, ending their sessions (no token keeps the old role).
+
+    Returns the sessions revoked, or None when the user had the role already. The
+    caller commits. LastAdmin when it would demote the last active admin.
+    """
+    if user.role == role:
+        return None
+    if user.role == ROLE_ADMIN and user.is_active and not other_active_admins(user.id):
+        raise LastAdmin()
+    previous, user.role = user.role, role
+    revoked = revoke_user_sessions(user_id=user.id, reason=REVOKED_ROLE_CHANGE)
+    events.emit(
+        events.ROLE_CHANGED,
+        actor=actor,
+        user_id=str(user.id),
+        previous=previous,
+        role=role,
+        sessions_revoked=revoked,
+    )
+    return revoked
+
+
+def set_role(*, email, role):
+    """`flask users promote/demote`: (user, sessions revoked or None); one commit."""
+    user = _user_by_email(email)
+    revoked = change_role(user=user, role=role, actor=SYSTEM)
+    db.session.commit()
+    return user, revoked

@@ -6,6 +6,9 @@ from openapi_spec_validator import OpenAPIV31SpecValidator
 
 from tests.helpers import USER_FIELDS
 from tests.urls import (
+    ADMIN_AUDIT_EVENTS,
+    ADMIN_USERS,
+    COMPROMISED,
     DOCS,
     EMAIL_VERIFY_CONFIRM,
     EMAIL_VERIFY_REQUEST,
@@ -22,6 +25,7 @@ from tests.urls import (
     PASSWORD_RESET_CONFIRM,
     REFRESH,
     REGISTER,
+    SECURITY_EVENTS,
     SESSIONS,
 )
 
@@ -49,6 +53,15 @@ CONTRACT_ENDPOINTS = [
     ("get", OPENAPI),
     ("get", DOCS),
     ("get", JWKS),
+    ("get", ADMIN_USERS),
+    ("get", "/api/v1/admin/users/{user_id}"),
+    ("post", "/api/v1/admin/users/{user_id}/deactivate"),
+    ("post", "/api/v1/admin/users/{user_id}/activate"),
+    ("delete", "/api/v1/admin/users/{user_id}/sessions"),
+    ("post", "/api/v1/admin/users/{user_id}/password-reset"),
+    ("get", ADMIN_AUDIT_EVENTS),
+    ("get", SECURITY_EVENTS),
+    ("post", COMPROMISED),
 ]
 # API.md's error table (404 and 405 come from routing, for any path).
 CONTRACT_ERRORS = [
@@ -62,8 +75,12 @@ CONTRACT_ERRORS = [
     (401, "token_revoked"),
     (403, "csrf_failed"),
     (403, "account_disabled"),
+    (403, "forbidden"),
+    (403, "mfa_required"),
+    (400, "invalid_cursor"),
     (404, "not_found"),
     (409, "email_taken"),
+    (409, "last_admin"),
     (413, "payload_too_large"),
     (415, "unsupported_media_type"),
     (429, "rate_limited"),
