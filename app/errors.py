@@ -66,6 +66,41 @@ class WrongOldPassword(ApiError):
     message = "The current password is incorrect."
 
 
+class InvalidMfaCode(ApiError):
+    status = 401
+    code = "invalid_mfa_code"
+    message = "The authentication code is incorrect."
+
+
+class WrongMfaCode(InvalidMfaCode):
+    # 400 on endpoints of a signed-in caller, as for a wrong old password.
+    status = 400
+
+
+class MfaRequired(ApiError):
+    status = 403
+    code = "mfa_required"
+    message = "This action needs a recent second factor: POST /api/v1/auth/mfa/step-up."
+
+
+class MfaAlreadyEnabled(ApiError):
+    status = 409
+    code = "mfa_already_enabled"
+    message = "Two-factor sign-in is already on; turn it off first."
+
+
+class MfaNotEnabled(ApiError):
+    status = 409
+    code = "mfa_not_enabled"
+    message = "Two-factor sign-in is not on for this account."
+
+
+class MfaNotPending(ApiError):
+    status = 409
+    code = "mfa_not_pending"
+    message = "No authenticator setup is pending; start with POST /mfa/totp/setup."
+
+
 class TokenMissing(ApiError):
     status = 401
     code = "token_missing"

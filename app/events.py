@@ -30,6 +30,12 @@ MAIL_DEFERRED = "mail_deferred"
 ACCOUNT_CREATED = "account_created"
 ACCOUNT_DEACTIVATED = "account_deactivated"
 ACCOUNT_ACTIVATED = "account_activated"
+MFA_ENABLED = "mfa_enabled"
+MFA_DISABLED = "mfa_disabled"
+MFA_CHALLENGED = "mfa_challenged"
+MFA_FAILED = "mfa_failed"
+MFA_STEPPED_UP = "mfa_stepped_up"
+RECOVERY_CODES_REGENERATED = "recovery_codes_regenerated"
 
 
 # The events that have a Prometheus counter (see app/observability/metrics.py).

@@ -14,6 +14,7 @@ USER_FIELDS = {
     "email",
     "profilePicture",
     "emailVerified",
+    "mfaEnabled",
     "createdAt",
     "updatedAt",
 }

@@ -3,7 +3,7 @@
 from flask import current_app
 
 from app import clock, events
-from app.auth import account_mail, account_tokens, passwords, sessions
+from app.auth import account_mail, account_tokens, mfa, passwords, sessions
 from app.auth.services import find_user_by_email
 from app.errors import WrongOldPassword
 from app.extensions import db
@@ -67,10 +67,16 @@ def reset_password(*, token, new_password):
     events.emit(events.RESET_COMPLETED, user_id=str(user.id), sessions_revoked=revoked)
 
 
-def change_password(*, user, current_session_id, old_password, new_password):
-    """Replace the password after checking the old one; ends the other sessions."""
+def change_password(
+    *, user, current_session_id, access_claims, old_password, new_password
+):
+    """Replace the password after checking the old one; ends the other sessions.
+
+    With MFA on, the access token must show a recent second factor (step-up).
+    """
     if not passwords.verify_password(old_password, user.password_hash):
         raise WrongOldPassword()
+    mfa.require_recent_factor(user=user, claims=access_claims)
     passwords.check_policy(new_password, email=user.email, field="newPassword")
     now = clock.now()
     user.password_hash = passwords.hash_password(

@@ -50,10 +50,22 @@ UNSAYABLE = {
     "register": {"password": POLICY},
     "confirmPasswordReset": {"newPassword": POLICY},
     "changePassword": {"newPassword": POLICY},
+    "mfaTotpSetup": {},
+    "mfaTotpConfirm": {},
+    "mfaTotpDisable": {},
+    "mfaStepUp": {},
+    "mfaRecoveryCodes": {},
 }
-# changePassword checks the old password against the account: 400
-# invalid_credentials (API.md), which no schema can foresee either.
-WRONG_OLD_PASSWORD = {"changePassword"}
+# These check a password or a code against the account: 400 invalid_credentials or
+# invalid_mfa_code (API.md), which no schema can foresee either.
+WRONG_SECRET = {
+    "changePassword": {"invalid_credentials"},
+    "mfaTotpSetup": {"invalid_credentials"},
+    "mfaTotpConfirm": {"invalid_mfa_code"},
+    "mfaTotpDisable": {"invalid_credentials", "invalid_mfa_code"},
+    "mfaStepUp": {"invalid_mfa_code"},
+    "mfaRecoveryCodes": {"invalid_mfa_code"},
+}
 # schemathesis's own per-operation setting: a 400 is an expected answer to valid
 # data there; `unsayable_refusals_only` then narrows it to the refusals above.
 EXPECTED_400 = [
@@ -155,7 +167,7 @@ def unsayable_refusals_only(ctx, response, case):
     ):
         return None
     body = response.json()
-    if body["code"] == "invalid_credentials" and operation_id in WRONG_OLD_PASSWORD:
+    if body["code"] in WRONG_SECRET.get(operation_id, ()):
         return None
     allowed = UNSAYABLE[operation_id]
     details = body.get("details") or {}
