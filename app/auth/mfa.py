@@ -7,7 +7,6 @@ MAX_CHALLENGE_FAILURES wrong codes, bound to the transport the login asked for.
 
 import hashlib
 import secrets
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -26,7 +25,6 @@ from app.auth.tokens import (
 from app.database import read_connection
 from app.errors import (
     AccountDisabled,
-    ApiError,
     InvalidMfaCode,
     MfaAlreadyEnabled,
     MfaNotEnabled,
@@ -309,25 +307,6 @@ def verify_login(*, mfa_token, code, recovery_code, transport, user_agent, ip):
     )
     device_token = devices.mint_device_token(user=user, device_id=challenge.device_id)
     return user, user_session, device_token
-
-
-def mfa_token_email(encoded):
-    """The account email an mfaToken is about (for its rate limit), else None."""
-    try:
-        claims = verify_mfa_token(encoded)
-    except ApiError:
-        return None
-    with read_connection() as connection:
-        return connection.execute(
-            select(USERS.c.email).where(USERS.c.id == claims_user_id(claims))
-        ).scalar()
-
-
-def claims_user_id(claims):
-    try:
-        return uuid.UUID(claims["sub"])
-    except ValueError:
-        return None
 
 
 # Signed-in callers
