@@ -15,19 +15,18 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table("users") as batch:
-        batch.add_column(
-            sa.Column("mfa_enabled_at", sa.DateTime(timezone=True), nullable=True)
-        )
-    with op.batch_alter_table("sessions") as batch:
-        batch.add_column(
-            sa.Column(
-                "amr", sa.String(length=64), nullable=False, server_default="pwd"
-            )
-        )
-        batch.add_column(
-            sa.Column("auth_time", sa.DateTime(timezone=True), nullable=True)
-        )
+    # Plain ADD COLUMN (SQLite has it): a batch copy of `users` would lose the
+    # expression index uq_users_email_lower, which SQLite reflection cannot see.
+    op.add_column(
+        "users", sa.Column("mfa_enabled_at", sa.DateTime(timezone=True), nullable=True)
+    )
+    op.add_column(
+        "sessions",
+        sa.Column("amr", sa.String(length=64), nullable=False, server_default="pwd"),
+    )
+    op.add_column(
+        "sessions", sa.Column("auth_time", sa.DateTime(timezone=True), nullable=True)
+    )
     op.create_table(
         "mfa_totp",
         sa.Column("user_id", sa.Uuid(), nullable=False),
@@ -94,8 +93,7 @@ def downgrade():
     )
     op.drop_table("mfa_recovery_codes")
     op.drop_table("mfa_totp")
-    with op.batch_alter_table("sessions") as batch:
-        batch.drop_column("auth_time")
-        batch.drop_column("amr")
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("mfa_enabled_at")
+    # SQLite 3.35+ drops columns in place, like PostgreSQL.
+    op.drop_column("sessions", "auth_time")
+    op.drop_column("sessions", "amr")
+    op.drop_column("users", "mfa_enabled_at")
