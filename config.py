@@ -61,6 +61,8 @@ class Config:
         # Secrets
         self.SECRET_KEY = env("SECRET_KEY")
         self.JWT_SECRET_KEY = env("JWT_SECRET_KEY")
+        # Earlier SECRET_KEYs: they still decrypt the TOTP secrets stored under them.
+        self.PREVIOUS_SECRET_KEYS = as_list(env("PREVIOUS_SECRET_KEYS"))
 
         # Storage
         self.SQLALCHEMY_DATABASE_URI = (
@@ -118,6 +120,13 @@ class Config:
         self.ALERT_REFRESH_REUSE = as_bool(env("ALERT_REFRESH_REUSE"), True)
         self.ALERT_PASSWORD_CHANGED = as_bool(env("ALERT_PASSWORD_CHANGED"), True)
         self.COMPROMISED_LINK_TTL = as_int(env("COMPROMISED_LINK_TTL"), 7 * 86400)
+
+        # Two-factor sign-in (TOTP)
+        self.MFA_ISSUER = env("MFA_ISSUER") or "auth-server"
+        # Seconds a sensitive action accepts the session's last second factor.
+        self.MFA_STEP_UP_TTL = as_int(env("MFA_STEP_UP_TTL"), 300)
+        # Seconds a login has to present its second factor (the mfaToken's lifetime).
+        self.MFA_TOKEN_TTL = as_int(env("MFA_TOKEN_TTL"), 300)
 
         # Passwords
         self.BCRYPT_ROUNDS = as_int(env("BCRYPT_ROUNDS"), self.default_bcrypt_rounds())

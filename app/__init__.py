@@ -8,6 +8,7 @@ from app.auth.devices import register_device_key
 from app.auth.jwks import bp as jwks_bp
 from app.auth.jwks import register_signing_keys
 from app.auth.passwords import register_bcrypt_gate
+from app.auth.secret_box import register_secret_box
 from app.auth.tokens import register_token_keys
 from app.cli import register_cli, register_maintenance_cli
 from app.cors import register_cors
@@ -38,6 +39,7 @@ def create_app(overrides=None):
     register_extensions(app)
     register_signing_keys(app)
     register_token_keys(app)
+    register_secret_box(app)
     register_device_key(app)
     register_bcrypt_gate(app)
     register_request_hooks(app)

@@ -66,6 +66,41 @@ class WrongOldPassword(ApiError):
     message = "The current password is incorrect."
 
 
+class InvalidMfaCode(ApiError):
+    status = 401
+    code = "invalid_mfa_code"
+    message = "The authentication code is incorrect."
+
+
+class WrongMfaCode(InvalidMfaCode):
+    # 400 on endpoints of a signed-in caller, as for a wrong old password.
+    status = 400
+
+
+class MfaRequired(ApiError):
+    status = 403
+    code = "mfa_required"
+    message = "This action needs a recent second factor: POST /api/v1/auth/mfa/step-up."
+
+
+class MfaAlreadyEnabled(ApiError):
+    status = 409
+    code = "mfa_already_enabled"
+    message = "Two-factor sign-in is already on; turn it off first."
+
+
+class MfaNotEnabled(ApiError):
+    status = 409
+    code = "mfa_not_enabled"
+    message = "Two-factor sign-in is not on for this account."
+
+
+class MfaNotPending(ApiError):
+    status = 409
+    code = "mfa_not_pending"
+    message = "No authenticator setup is pending; start with POST /mfa/totp/setup."
+
+
 class TokenMissing(ApiError):
     status = 401
     code = "token_missing"
@@ -118,10 +153,8 @@ class Forbidden(ApiError):
     message = "This endpoint needs an admin token."
 
 
-class MfaRequired(ApiError):
+class AdminMfaRequired(MfaRequired):
     # The admin API: a session that passed the second factor (ADMIN_REQUIRE_MFA).
-    status = 403
-    code = "mfa_required"
     message = "Admin endpoints need a session that passed a second factor."
 
 

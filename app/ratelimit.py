@@ -28,8 +28,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import events
 from app.auth.devices import DEVICE_FIELD, presented_device_token, read_device_token
+from app.auth.mfa_accounts import mfa_token_email
 from app.auth.principal import access_token_required, authenticated_user
-from app.errors import ApiError, InvalidCredentials, TooManyAttempts
+from app.errors import ApiError, InvalidCredentials, InvalidMfaCode, TooManyAttempts
 from app.http import client_ip, once_per_request, read_json_object
 from app.openapi.declare import ACCESS, declaration_of
 from app.ratelimit_storage import failover_uri
@@ -44,6 +45,8 @@ STRATEGY = "moving-window"
 MAX_KEY_TEXT = 64
 # Both wrong-password answers (401 at login, 400 on /password/change) carry this code.
 PASSWORD_REFUSED = InvalidCredentials.code
+# Every wrong second factor (401 at /mfa/verify, 400 elsewhere) carries this code.
+MFA_CODE_REFUSED = InvalidMfaCode.code
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,10 @@ class RateLimit:
     key: str  # PER_IP, PER_ACCOUNT or PER_DEVICE
     setting: str
     default: str
-    # Count only answers that refuse a password (checked before the view all the same).
+    # Count only answers that refuse a password (checked before the view all the same),
+    # or what `refused_code` names.
     failures_only: bool = False
+    refused_code: str = PASSWORD_REFUSED
     # Entries of one name share one counter; they must share `setting` too.
     shared: str | None = None
     # PER_ACCOUNT: a request with a valid device token of the account skips it (the
@@ -64,6 +69,20 @@ class RateLimit:
 
 
 LOGIN_FAILURES = {"failures_only": True, "known_devices_apart": True}
+# Wrong second factors of one account, wherever they are tried, in one counter.
+MFA_FAILURES = {
+    "failures_only": True,
+    "refused_code": MFA_CODE_REFUSED,
+    "shared": "mfa-account",
+}
+MFA_ACCOUNT_RATE = "5 per minute; 20 per hour"
+MFA_CODE_ENDPOINTS = (
+    "auth.mfa_verify",
+    "auth.mfa_step_up",
+    "auth.mfa_recovery_codes",
+    "auth.mfa_totp_confirm",
+    "auth.mfa_totp_disable",
+)
 
 LIMITS = (
     # Every login attempt per IP, and the wrong old passwords of /password/change.
@@ -137,6 +156,31 @@ LIMITS = (
         "20 per hour",
     ),
     RateLimit("auth.refresh_token", PER_IP, "RATELIMIT_REFRESH", "60 per minute"),
+    # The second step of a login: every attempt per IP; wrong codes per account
+    # (the mfaToken's) with those of step-up, recovery codes, confirm and disable.
+    RateLimit("auth.mfa_verify", PER_IP, "RATELIMIT_MFA_IP", "20 per minute"),
+    *(
+        RateLimit(
+            endpoint,
+            PER_ACCOUNT,
+            "RATELIMIT_MFA_ACCOUNT",
+            MFA_ACCOUNT_RATE,
+            **MFA_FAILURES,
+        )
+        for endpoint in MFA_CODE_ENDPOINTS
+    ),
+    # Enrolling and disabling check the password: failed logins of the account.
+    *(
+        RateLimit(
+            endpoint,
+            PER_ACCOUNT,
+            "RATELIMIT_LOGIN_ACCOUNT",
+            "5 per minute",
+            shared="login-account",
+            failures_only=True,
+        )
+        for endpoint in ("auth.mfa_totp_setup", "auth.mfa_totp_disable")
+    ),
 )
 
 
@@ -257,7 +301,11 @@ def request_body():
 
 def read_account_email():
     user = authenticated_user()
-    email = user.email if user is not None else request_body().get("email")
+    body = request_body()
+    email = user.email if user is not None else body.get("email")
+    if email is None and isinstance(body.get("mfaToken"), str):
+        # The second step of a login: the account the (valid) mfaToken is about.
+        email = mfa_token_email(body["mfaToken"])
     return (email.strip().lower() or None) if isinstance(email, str) else None
 
 
@@ -265,7 +313,8 @@ def account_email():
     """The account a request is about, trimmed and lower-cased; None if none.
 
     On endpoints that take an access token, the caller's (the access check runs
-    before the limits); elsewhere the body's email, as the schemas normalise it.
+    before the limits); elsewhere the body's email, as the schemas normalise it, or
+    the account of the body's mfaToken.
     """
     return once_per_request("ratelimit_email", read_account_email)
 
@@ -312,12 +361,19 @@ def account_unless_known_device():
     return no_account() or known_device() is not None
 
 
-def password_refused(response):
-    """Whether the answer refused a password: what `failures_only` entries count."""
-    if response.status_code not in (400, 401) or not response.is_json:
-        return False
-    body = response.get_json(silent=True)
-    return isinstance(body, dict) and body.get("code") == PASSWORD_REFUSED
+def refused(code):
+    """Whether an answer refused with `code`: what `failures_only` entries count."""
+
+    def answer_refused(response):
+        if response.status_code not in (400, 401) or not response.is_json:
+            return False
+        body = response.get_json(silent=True)
+        return isinstance(body, dict) and body.get("code") == code
+
+    return answer_refused
+
+
+password_refused = refused(PASSWORD_REFUSED)
 
 
 def report_breach(per):
@@ -346,7 +402,7 @@ def limit_options(limit):
         options.update(key_func=device_key, exempt_when=no_known_device)
     if limit.failures_only:
         # Checked before the view like any limit; counted after it, if it refused.
-        options["deduct_when"] = password_refused
+        options["deduct_when"] = refused(limit.refused_code)
     return options
 
 

@@ -8,6 +8,8 @@ Needs httpx (`pip install httpx`). Tokens are kept in a file only its owner can 
     python examples/mobile_client.py --base-url http://127.0.0.1:8000 logout
 
 The password is read from the AUTH_PASSWORD environment variable, else prompted for.
+An account with two-factor sign-in also needs the authenticator app's code (or a
+recovery code): from AUTH_MFA_CODE, else prompted for.
 """
 
 import argparse
@@ -111,11 +113,25 @@ class AuthClient:
             }
         )
 
-    def login(self, email, password):
-        """Open a session; store its tokens; return the profile fields."""
+    def login(self, email, password, second_factor=None):
+        """Open a session; store its tokens; return the profile fields.
+
+        `second_factor()` gives the code when the account has two-factor sign-in.
+        """
         data = self._request(
             "POST", "/auth/login", json_body={"email": email, "password": password}
         )
+        if data.get("mfaRequired"):
+            if second_factor is None:
+                raise ClientError("this account needs an authentication code")
+            code = second_factor().strip()
+            # A 6-digit code of the app, else one of the recovery codes.
+            field = "code" if code.isdigit() and len(code) == 6 else "recoveryCode"
+            data = self._request(
+                "POST",
+                "/auth/mfa/verify",
+                json_body={"mfaToken": data["mfaToken"], field: code},
+            )
         self._keep(data)
         return data
 
@@ -185,13 +201,17 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+def mfa_code():
+    return os.environ.get("AUTH_MFA_CODE") or input("Authentication code: ")
+
+
 def main(argv=None):
     args = parse_args(argv)
     client = AuthClient(args.base_url, TokenStore(args.token_file))
     try:
         if args.command == "login":
             password = os.environ.get("AUTH_PASSWORD") or getpass.getpass()
-            profile = client.login(args.email, password)
+            profile = client.login(args.email, password, second_factor=mfa_code)
             print(f"Logged in as {profile['name']} <{profile['email']}>")
         elif args.command == "me":
             print(json.dumps(client.me(), indent=2))

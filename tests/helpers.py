@@ -15,6 +15,7 @@ USER_FIELDS = {
     "email",
     "profilePicture",
     "emailVerified",
+    "mfaEnabled",
     "createdAt",
     "updatedAt",
 }

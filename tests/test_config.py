@@ -47,7 +47,7 @@ def test_development_secret_survives_restart_for_tokens(
     )
     with second.app_context():
         assert verify_access_token(token)["sub"] == "x"
-        assert verify_token(refresh, kinds={REFRESH_TOKEN_TYPE})["jti"] == "j"
+        assert verify_token(refresh, kinds={REFRESH_TOKEN_TYPE}).claims["jti"] == "j"
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,9 @@ from app.ratelimit import (
     limited_endpoints,
     limits_for,
 )
-from tests.conftest import AuthActions
+from tests.auth.mfa import code_at, wrong_code
+from tests.conftest import PASSWORD, AuthActions
+from tests.helpers import assert_ok
 
 pytestmark = pytest.mark.ratelimit
 
@@ -47,6 +49,66 @@ class Attempts:
             self.callers[name] = self.auth.register(mode="bearer")
         return self.callers[name]
 
+    def mfa_caller(self, name, *, enabled):
+        """(caller, secret): MFA on, or only a pending setup (for confirm)."""
+        key = (name, enabled)
+        if key not in self.callers:
+            caller = self.auth.register(mode="bearer")
+            client, headers = caller.client, caller.headers
+            secret = assert_ok(
+                client.post(
+                    "/api/v1/auth/mfa/totp/setup",
+                    json={"password": PASSWORD},
+                    headers=headers,
+                )
+            )["secret"]
+            if enabled:
+                assert_ok(
+                    client.post(
+                        "/api/v1/auth/mfa/totp/confirm",
+                        json={"code": code_at(secret)},
+                        headers=headers,
+                    )
+                )
+            self.callers[key] = caller, secret
+        return self.callers[key]
+
+    def send_mfa(self, account, environ):
+        """A wrong second factor (or, where the entry counts those, password)."""
+        endpoint = self.limit.endpoint
+        if endpoint == "auth.mfa_totp_setup":
+            caller = self.caller(account)
+            body = {"password": WRONG}
+            return self.client.post(
+                self.url, json=body, headers=caller.headers, environ_base=environ
+            )
+        enabled = endpoint != "auth.mfa_totp_confirm"
+        caller, secret = self.mfa_caller(account, enabled=enabled)
+        body = {"code": wrong_code(secret)}
+        if endpoint == "auth.mfa_verify":
+            login = self.client.post(
+                "/api/v1/auth/login",
+                json={"email": caller.extra["email"], "password": PASSWORD},
+                headers={"X-Auth-Mode": "bearer"},
+                environ_base=environ,
+            )
+            body["mfaToken"] = assert_ok(login)["mfaToken"]
+            return self.client.post(
+                self.url,
+                json=body,
+                headers={"X-Auth-Mode": "bearer"},
+                environ_base=environ,
+            )
+        if endpoint == "auth.mfa_totp_disable":
+            wrong_password = self.limit.setting == "RATELIMIT_LOGIN_ACCOUNT"
+            body["password"] = WRONG if wrong_password else PASSWORD
+            return self.client.delete(
+                self.url, json=body, headers=caller.headers, environ_base=environ
+            )
+        return self.client.post(
+            self.url, json=body, headers=caller.headers, environ_base=environ
+        )
+
     def bucket(self, number, fresh):
         """(account name, client IP) of attempt `number`."""
         if self.limit.key in (PER_ACCOUNT, PER_DEVICE):
@@ -58,6 +120,8 @@ class Attempts:
         environ = {"REMOTE_ADDR": ip}
         endpoint = self.limit.endpoint
         device_token = None
+        if endpoint.startswith("auth.mfa_"):
+            return self.send_mfa(account, environ)
         if self.limit.key == PER_DEVICE:
             # One account; fresh: without its device token (counted per account).
             account, device_token = "table", None if fresh else "yes"

@@ -8,7 +8,7 @@ from functools import wraps
 
 from flask import current_app, g
 
-from app.errors import Forbidden, MfaRequired
+from app.errors import AdminMfaRequired, Forbidden
 from app.models.user import ROLE_ADMIN
 
 # `amr` values (RFC 8176) that mean the session passed a second factor.
@@ -22,12 +22,8 @@ def session_passed_mfa(claims):
 
 
 def user_has_mfa(user):
-    """Whether the user enrolled a second factor.
-
-    No second factor exists on this branch yet: the TOTP work (issue 13) wires its
-    enrolment in here.
-    """
-    return False
+    """Whether the user turned on a second factor (TOTP; app/auth/mfa.py)."""
+    return user.mfa_enabled_at is not None
 
 
 def check_admin(user, claims):
@@ -36,9 +32,9 @@ def check_admin(user, claims):
         raise Forbidden()
     if user_has_mfa(user):
         if not session_passed_mfa(claims):
-            raise MfaRequired()
+            raise AdminMfaRequired()
     elif current_app.config["ADMIN_REQUIRE_MFA"]:
-        raise MfaRequired(
+        raise AdminMfaRequired(
             "This admin has no second factor; ADMIN_REQUIRE_MFA refuses them."
         )
 

@@ -5,7 +5,12 @@ from flask import Blueprint
 bp = Blueprint("auth", __name__)
 
 # routes attach themselves to bp.
-from app.auth import account_mail, password_services, routes  # noqa: E402,F401
+from app.auth import (  # noqa: E402,F401
+    account_mail,
+    mfa_routes,
+    password_services,
+    routes,
+)
 from app.outbox import register_preparer  # noqa: E402
 
 

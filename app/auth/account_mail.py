@@ -16,6 +16,7 @@ from app import clock, outbox
 KIND_PASSWORD_RESET = "password_reset"
 KIND_PASSWORD_CHANGED = "password_changed"
 KIND_VERIFY_EMAIL = "verify_email"
+KIND_MFA_CHANGED = "mfa_changed"
 
 
 def frontend_link(path, **params):
@@ -95,3 +96,17 @@ def queue_verify_email(*, user, token):
         valid_for=describe_duration(current_app.config["EMAIL_VERIFY_TTL"]),
     )
     return outbox.enqueue(content, kind=KIND_VERIFY_EMAIL)
+
+
+def queue_mfa_changed(*, user, enabled, device):
+    """Queue the notice that two-factor sign-in was turned on or off."""
+    state = "on" if enabled else "off"
+    content = render(
+        user=user,
+        subject=f"Two-factor sign-in was turned {state}",
+        template="mfa_changed",
+        state=state,
+        when=clock.now().strftime("%Y-%m-%d %H:%M UTC"),
+        device=device or "an unknown device",
+    )
+    return outbox.enqueue(content, kind=KIND_MFA_CHANGED)

@@ -3,7 +3,7 @@
 from flask import current_app
 
 from app import clock, events
-from app.auth import account_mail, account_tokens, alerts, passwords, sessions
+from app.auth import account_mail, account_tokens, alerts, mfa, passwords, sessions
 from app.auth.services import find_user_by_email
 from app.errors import WrongOldPassword
 from app.extensions import db
@@ -70,11 +70,17 @@ def reset_password(*, token, new_password):
     db.session.commit()
 
 
-def change_password(*, user, current_session_id, old_password, new_password):
-    """Replace the password after checking the old one; ends the other sessions."""
+def change_password(
+    *, user, current_session_id, access_claims, old_password, new_password
+):
+    """Replace the password after checking the old one; ends the other sessions.
+
+    With MFA on, the access token must show a recent second factor (step-up).
+    """
     verified_hash = user.password_hash
     if not passwords.verify_password(old_password, verified_hash):
         raise WrongOldPassword()
+    mfa.require_recent_factor(user=user, claims=access_claims)
     passwords.check_policy(new_password, email=user.email, field="newPassword")
     new_hash = passwords.hash_password(
         new_password, current_app.config["BCRYPT_ROUNDS"]

@@ -9,6 +9,7 @@ from app.auth import (
     bp,
     compromise,
     email_verification,
+    mfa,
     password_services,
     services,
     sessions,
@@ -23,6 +24,7 @@ from app.openapi.declare import (
     ACCESS,
     REFRESH,
     REFRESH_OR_ACCESS,
+    Alternative,
     body,
     operation,
     response,
@@ -44,6 +46,7 @@ from app.schemas.auth import (
     RegisterSchema,
     TokenDataSchema,
 )
+from app.schemas.mfa import MfaChallengeSchema
 from app.schemas.session import SessionListSchema
 from app.schemas.user import UserDataSchema
 
@@ -108,11 +111,16 @@ def register(body):
 @response(
     LoginDataSchema,
     tokens=True,
+    alternative=MfaChallengeSchema,
     examples={
         "cookie": example("Cookie transport", {**ex.LOGIN_PROFILE, **ex.TOKENS}),
         "bearer": example(
             "Bearer transport (X-Auth-Mode: bearer)",
             {**ex.LOGIN_PROFILE, **ex.BEARER_LOGIN_TOKENS},
+        ),
+        "mfa": example(
+            "Two-factor sign-in on: no session yet, POST /mfa/verify next",
+            ex.MFA_CHALLENGE,
         ),
     },
 )
@@ -139,8 +147,12 @@ def login(body):
     device token (the `device_token` cookie, or `deviceToken` in the body) and is
     limited per device instead of per account, so guessing from elsewhere does not
     lock it out. Every login answers with a renewed device token.
+
+    An account with two-factor sign-in gets no session and no cookie yet: the
+    answer is `{mfaRequired: true, mfaToken, mfaTokenExpiresIn, methods}`, and
+    POST /mfa/verify with the code finishes the login.
     """
-    user, user_session, device_token = services.authenticate(
+    outcome = services.authenticate(
         email=body["email"],
         password=body["password"],
         device_token=presented_device_token(body.get("device_token")),
@@ -148,6 +160,9 @@ def login(body):
         user_agent=user_agent(),
         ip=client_ip(),
     )
+    if isinstance(outcome, mfa.Challenge):
+        return Alternative(outcome)
+    user, user_session, device_token = outcome
     return issue_tokens(user_session, device_token, role=user.role), user
 
 
@@ -316,7 +331,7 @@ PASSWORD_CHANGED = "Password changed. Your other sessions have been signed out."
 @operation(
     tag="password",
     security=ACCESS,
-    errors={400: ["invalid_credentials"]},
+    errors={400: ["invalid_credentials"], 403: ["mfa_required"]},
     device_cookie=True,
 )
 @response(
@@ -339,9 +354,12 @@ def change_password(body):
     authenticated); it counts as a failed login of the account and the client IP,
     and the login limits apply (429 `rate_limited`), per device with a device
     token. The new password follows the rules of registration. Ends the user's
-    other sessions.
+    other sessions. With two-factor sign-in on, the access token must show a
+    second factor within `MFA_STEP_UP_TTL` (else 403 `mfa_required`: POST
+    /mfa/step-up first).
     """
     password_services.change_password(
+        access_claims=g.access_claims,
         old_password=body["old_password"],
         new_password=body["new_password"],
         user=g.current_user,

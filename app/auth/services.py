@@ -7,7 +7,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app import clock, events
-from app.auth import alerts, devices, passwords
+from app.auth import alerts, devices, mfa, passwords
 from app.auth.sessions import open_session
 from app.database import read_connection
 from app.errors import AccountDisabled, EmailTaken, InvalidCredentials
@@ -15,9 +15,9 @@ from app.extensions import db
 from app.models import User
 
 USERS = User.__table__
-CREDENTIALS_QUERY = select(USERS.c.id, USERS.c.password_hash, USERS.c.is_active).where(
-    func.lower(USERS.c.email) == bindparam("email")
-)
+CREDENTIALS_QUERY = select(
+    USERS.c.id, USERS.c.password_hash, USERS.c.is_active, USERS.c.mfa_enabled_at
+).where(func.lower(USERS.c.email) == bindparam("email"))
 
 
 def find_user_by_email(email):
@@ -95,6 +95,9 @@ def login_failed(account, *, reason):
 def authenticate(*, email, password, device_token, transport, user_agent, ip):
     """Check credentials, open a session, renew the device token; one generic 401.
 
+    An account with two-factor sign-in gets no session yet: the answer is an
+    `mfa.Challenge` (its mfaToken), and /mfa/verify opens the session.
+
     `device_token`: the one the client presented (or None); a valid one of this
     account keeps its device id, anything else gets a new device.
 
@@ -133,6 +136,10 @@ def authenticate(*, email, password, device_token, transport, user_agent, ip):
         raise AccountDisabled()
     if new_hash is not None:
         user.password_hash = new_hash
+    if account.mfa_enabled_at is not None:
+        return second_factor_challenge(
+            user=user, device_token=device_token, transport=transport
+        )
     user_session = open_session(
         user=user, transport=transport, user_agent=user_agent, ip=ip
     )
@@ -149,3 +156,14 @@ def authenticate(*, email, password, device_token, transport, user_agent, ip):
     db.session.commit()
     device_token = devices.mint_device_token(user=user, device_id=device_id)
     return user, user_session, device_token
+
+
+def second_factor_challenge(*, user, device_token, transport):
+    """The password was right; the session waits for the second factor."""
+    device_id, new_device = devices.device_of_login(user=user, presented=device_token)
+    challenge = mfa.begin_challenge(
+        user=user, transport=transport, device_id=device_id, new_device=new_device
+    )
+    db.session.commit()
+    events.emit(events.MFA_CHALLENGED, user_id=str(user.id), device=device_id)
+    return challenge

@@ -30,6 +30,7 @@ REVOKED_PASSWORD_RESET = "password_reset"
 REVOKED_DEACTIVATED = "deactivated"
 REVOKED_ROLE_CHANGE = "role_changed"
 REVOKED_BY_ADMIN = "revoked_by_admin"
+REVOKED_MFA_DISABLED = "mfa_disabled"
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,9 @@ class SessionState:
     rotated_at: datetime | None
     expires_at: datetime
     revoked_at: datetime | None
+    created_at: datetime
+    amr: str
+    auth_time: datetime | None
     user_is_active: bool
     user_role: str
 
@@ -65,8 +69,20 @@ STATE_COLUMNS = (
     "rotated_at",
     "expires_at",
     "revoked_at",
+    "created_at",
+    "amr",
+    "auth_time",
 )
-LISTED_COLUMNS = ("id", "created_at", "last_used_at", "expires_at", "user_agent", "ip")
+LISTED_COLUMNS = (
+    "id",
+    "created_at",
+    "last_used_at",
+    "expires_at",
+    "user_agent",
+    "ip",
+    "amr",
+    "auth_time",
+)
 # Both statements are built once (SQLAlchemy memoises their cache keys); the refresh
 # hot path reads plain rows, not ORM objects.
 SESSION_STATE_QUERY = (
@@ -106,6 +122,8 @@ def open_session(*, user, transport, user_agent, ip):
         created_at=now,
         last_used_at=now,
         expires_at=now + timedelta(seconds=current_app.config["REFRESH_TOKEN_TTL"]),
+        amr="pwd",
+        auth_time=now,
         user_agent=user_agent or None,
         ip=ip or None,
     )

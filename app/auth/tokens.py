@@ -1,14 +1,19 @@
 """Access and refresh tokens: minting and verifying, on PyJWT's public API.
 
 Access tokens (RFC 9068, RFC 8725): header `typ: at+jwt` with the `alg` and `kid` of
-the published signing key; claims `iss`, `aud`, `sub`, `sid`, `jti`, `iat`, `exp` and
-`role` (`user` or `admin`; a role change ends the user's sessions), nothing else.
-Any service verifies them with the JWKS (or, with HS256, the shared secret),
-requiring `iss`, `aud` and `exp`.
+the published signing key; claims `iss`, `aud`, `sub`, `sid`, `jti`, `iat`, `exp`,
+`role` (`user` or `admin`; a role change ends the user's sessions), and how the
+session was authenticated: `amr` (RFC 8176), `acr` (`aal1` password,
+`aal2` with a second factor) and `auth_time` (OpenID Connect); nothing else. Any
+service verifies them with the JWKS (or, with HS256, the shared secret), requiring
+`iss`, `aud` and `exp`.
 
 Refresh tokens are for this server alone: header `typ: rt+jwt`, HS256 with a key
 derived from SECRET_KEY that is never published. A verifier that trusts the JWKS
 cannot take one for an access token, and retiring a signing key ends no session.
+
+MFA tokens (`typ: mfa+jwt`) stand for a login waiting for its second factor: HS256
+with a server-only key of their own, no `sid`, and good for nothing else.
 """
 
 import hashlib
@@ -29,10 +34,17 @@ ACCESS_TOKEN_TYPE = "at+jwt"
 REFRESH_TOKEN_TYPE = "rt+jwt"
 REFRESH_ALGORITHM = "HS256"
 REFRESH_KEY_LABEL = b"auth-server/refresh-token/v1"
+MFA_TOKEN_TYPE = "mfa+jwt"
+MFA_KEY_LABEL = b"auth-server/mfa-token/v1"
 # Far above any token this server mints (under 1 KiB): refused before any parsing.
 MAX_TOKEN_LENGTH = 4096
-# Required in both kinds of token: a token without one of them is 401 token_invalid.
-REQUIRED_CLAIMS = ["iss", "aud", "sub", "sid", "jti", "iat", "exp"]
+ACCESS_CLAIMS = ("iss", "aud", "sub", "sid", "jti", "iat", "exp")
+REFRESH_CLAIMS = ("iss", "aud", "sub", "sid", "jti", "iat", "exp")
+MFA_CLAIMS = ("iss", "aud", "sub", "jti", "iat", "exp")
+# acr of a session: a password alone, or a password and a second factor.
+ACR_PASSWORD = "aal1"
+ACR_SECOND_FACTOR = "aal2"
+SECOND_FACTOR_AMR = frozenset({"otp"})
 # One codec for the process: PyJWT's own object, configured, never changed after.
 CODEC = pyjwt.PyJWT(options={"verify_sub": True, "verify_jti": True})
 
@@ -54,20 +66,54 @@ class IssuedTokens:
     device_token: str | None = None
 
 
+@dataclass(frozen=True)
+class VerifiedToken:
+    header: dict
+    claims: dict
+    kind: str  # ACCESS_TOKEN_TYPE, REFRESH_TOKEN_TYPE or MFA_TOKEN_TYPE
+
+
+@dataclass(frozen=True)
+class Authentication:
+    """How a session was authenticated: its `amr` values and when last."""
+
+    amr: tuple
+    auth_time: int
+
+    @property
+    def acr(self):
+        has_second = SECOND_FACTOR_AMR.intersection(self.amr)
+        return ACR_SECOND_FACTOR if has_second else ACR_PASSWORD
+
+
 def derive_secret(secret_key, label):
     """A server-only key of its own for one use: an HMAC of `label` under SECRET_KEY."""
     return hmac.new(secret_key.encode("utf-8"), label, hashlib.sha256).digest()
 
 
+def derive_server_key(secret_key, label, prefix):
+    """A server-only HS256 key and its kid (a one-way derivative of the key)."""
+    secret = derive_secret(secret_key, label)
+    kid = prefix + b64url(hmac.new(secret, b"kid", hashlib.sha256).digest()[:12])
+    return RefreshKey(kid=kid, secret=secret)
+
+
 def derive_refresh_key(secret_key):
     """The server-only refresh-token key."""
-    secret = derive_secret(secret_key, REFRESH_KEY_LABEL)
-    kid = "rt-" + b64url(hmac.new(secret, b"kid", hashlib.sha256).digest()[:12])
-    return RefreshKey(kid=kid, secret=secret)
+    return derive_server_key(secret_key, REFRESH_KEY_LABEL, "rt-")
+
+
+def derive_mfa_key(secret_key):
+    """The server-only MFA-token key."""
+    return derive_server_key(secret_key, MFA_KEY_LABEL, "mfa-")
 
 
 def refresh_key():
     return current_app.extensions["refresh_key"]
+
+
+def mfa_key():
+    return current_app.extensions["mfa_key"]
 
 
 def new_jti():
@@ -94,7 +140,18 @@ def token_claims(*, issuer, audience, subject, session_id, jti, ttl):
     }
 
 
-def mint_access_token(*, subject, session_id, role=ROLE_USER, ttl=None):
+def authentication_of(user_session):
+    """The session's Authentication (sessions from before MFA: password at creation)."""
+    when = user_session.auth_time or user_session.created_at
+    return Authentication(
+        amr=tuple((user_session.amr or "pwd").split()),
+        auth_time=int(when.timestamp()),
+    )
+
+
+def mint_access_token(
+    *, subject, session_id, role=ROLE_USER, ttl=None, authentication=None
+):
     config = current_app.config
     keyset = current_keyset()
     claims = token_claims(
@@ -106,6 +163,11 @@ def mint_access_token(*, subject, session_id, role=ROLE_USER, ttl=None):
         ttl=config["ACCESS_TOKEN_TTL"] if ttl is None else ttl,
     )
     claims["role"] = role
+    if authentication is None:
+        authentication = Authentication(amr=("pwd",), auth_time=claims["iat"])
+    claims["amr"] = list(authentication.amr)
+    claims["acr"] = authentication.acr
+    claims["auth_time"] = authentication.auth_time
     headers = {"typ": ACCESS_TOKEN_TYPE, "kid": keyset.kid}
     return CODEC.encode(
         claims, keyset.signing_key, algorithm=keyset.algorithm, headers=headers
@@ -129,17 +191,41 @@ def mint_refresh_token(*, subject, session_id, jti, ttl):
     )
 
 
+def mint_mfa_token(*, subject, jti, ttl):
+    key = mfa_key()
+    issued_at = int(time.time())
+    claims = {
+        "iss": current_app.config["JWT_ISSUER"],
+        "aud": current_app.config["JWT_ISSUER"],
+        "sub": subject,
+        "jti": jti,
+        "iat": issued_at,
+        "exp": issued_at + ttl,
+    }
+    headers = {"typ": MFA_TOKEN_TYPE, "kid": key.kid}
+    return CODEC.encode(
+        claims, key.secret, algorithm=REFRESH_ALGORITHM, headers=headers
+    )
+
+
+def verify_mfa_token(encoded):
+    """The claims of a valid MFA token; 401 token_invalid / token_expired."""
+    return verify_token(encoded, kinds={MFA_TOKEN_TYPE}).claims
+
+
 def issue_tokens(user_session, device_token=None, *, role=ROLE_USER):
     """A new access token and the session's current refresh token (by its jti).
 
     `device_token`: the login's or registration's (app/auth/devices.py), if any.
-    `role`: the user's, carried by the access token (the refresh token has none).
     """
     subject = str(user_session.user_id)
     remaining = max(int((user_session.expires_at - clock.now()).total_seconds()), 0)
     return IssuedTokens(
         access_token=mint_access_token(
-            subject=subject, session_id=user_session.id, role=role
+            subject=subject,
+            session_id=user_session.id,
+            role=role,
+            authentication=authentication_of(user_session),
         ),
         expires_in=current_app.config["ACCESS_TOKEN_TTL"],
         refresh_token=mint_refresh_token(
@@ -166,19 +252,24 @@ def read_header(encoded):
 
 
 def decoding_key(header):
-    """(kind, key, algorithm, audiences) for a header: its `typ` names the kind."""
+    """(kind, key, algorithm, audience) for a header: its `typ` names the kind."""
     config = current_app.config
     kind = header.get("typ")
     if kind == ACCESS_TOKEN_TYPE:
         keyset = current_keyset()
         key = verification_key(keyset, header)
-        return kind, key, keyset.algorithm, config["JWT_AUDIENCE"]
-    if kind == REFRESH_TOKEN_TYPE:
-        key = refresh_key()
+        return kind, key, keyset.algorithm, config["JWT_AUDIENCE"], ACCESS_CLAIMS
+    server_keys = {
+        REFRESH_TOKEN_TYPE: (refresh_key, REFRESH_CLAIMS),
+        MFA_TOKEN_TYPE: (mfa_key, MFA_CLAIMS),
+    }
+    if kind in server_keys:
+        key_of, required = server_keys[kind]
+        key = key_of()
         if header.get("alg") != REFRESH_ALGORITHM or header.get("kid") != key.kid:
             raise TokenInvalid()
         issuer = config["JWT_ISSUER"]
-        return kind, key.secret, REFRESH_ALGORITHM, [issuer]
+        return kind, key.secret, REFRESH_ALGORITHM, [issuer], required
     raise TokenInvalid()
 
 
@@ -189,10 +280,10 @@ def verify_token(encoded, *, kinds, allow_expired=False):
     token_expired (still verified first), unless `allow_expired` (logout).
     """
     header = read_header(encoded)
-    kind, key, algorithm, audience = decoding_key(header)
+    kind, key, algorithm, audience, required = decoding_key(header)
     if kind not in kinds:
         raise TokenInvalid()
-    options = {"require": REQUIRED_CLAIMS, "verify_exp": not allow_expired}
+    options = {"require": list(required), "verify_exp": not allow_expired}
     try:
         claims = CODEC.decode(
             encoded,
@@ -206,13 +297,15 @@ def verify_token(encoded, *, kinds, allow_expired=False):
         raise TokenExpired() from None
     except (pyjwt.PyJWTError, ValueError, TypeError, RecursionError):
         raise TokenInvalid() from None
-    if not isinstance(claims.get("sub"), str) or not isinstance(claims["sid"], str):
+    if not isinstance(claims.get("sub"), str):
         raise TokenInvalid()
-    return claims
+    if "sid" in required and not isinstance(claims["sid"], str):
+        raise TokenInvalid()
+    return VerifiedToken(header=header, claims=claims, kind=kind)
 
 
 def verify_access_token(encoded):
-    return verify_token(encoded, kinds={ACCESS_TOKEN_TYPE})
+    return verify_token(encoded, kinds={ACCESS_TOKEN_TYPE}).claims
 
 
 def session_id_of(claims):
@@ -224,8 +317,10 @@ def session_id_of(claims):
 
 
 def register_token_keys(app):
-    """The refresh-token key, derived once from SECRET_KEY at start-up."""
+    """The refresh- and MFA-token keys, derived once from SECRET_KEY at start-up."""
     secret_key = app.config.get("SECRET_KEY")
     # Missing only for maintenance commands on broken settings, which mint nothing.
-    key = derive_refresh_key(secret_key) if secret_key else None
-    app.extensions["refresh_key"] = key
+    app.extensions["refresh_key"] = (
+        derive_refresh_key(secret_key) if secret_key else None
+    )
+    app.extensions["mfa_key"] = derive_mfa_key(secret_key) if secret_key else None

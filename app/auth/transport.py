@@ -80,7 +80,7 @@ def read_presented_token(*, allow_access=False, allow_expired=False):
         encoded, transport = request.cookies[REFRESH_COOKIE], TRANSPORT_COOKIE
     else:
         raise TokenMissing("A refresh token is required.")
-    claims = verify_token(encoded, kinds=kinds, allow_expired=allow_expired)
+    claims = verify_token(encoded, kinds=kinds, allow_expired=allow_expired).claims
     if transport == TRANSPORT_COOKIE:
         check_csrf(session_id_of(claims))
     return PresentedToken(claims=claims, transport=transport)

@@ -1,9 +1,19 @@
 """All tables, imported here so metadata is complete for Alembic."""
 
 from app.models.audit_event import AuditEvent
+from app.models.mfa import MfaChallenge, RecoveryCode, TotpCredential
 from app.models.one_time_token import OneTimeToken
 from app.models.outbox import OutboxMail
 from app.models.session import UserSession
 from app.models.user import User
 
-__all__ = ["AuditEvent", "OneTimeToken", "OutboxMail", "User", "UserSession"]
+__all__ = [
+    "AuditEvent",
+    "MfaChallenge",
+    "OneTimeToken",
+    "OutboxMail",
+    "RecoveryCode",
+    "TotpCredential",
+    "User",
+    "UserSession",
+]

@@ -31,6 +31,10 @@ class UserSession(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_reason: Mapped[str | None] = mapped_column(String(32))
+    # How the session was authenticated (RFC 8176 `amr` values, space-separated) and
+    # when last: a step-up renews both.
+    amr: Mapped[str] = mapped_column(String(64), default="pwd", server_default="pwd")
+    auth_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
     user_agent: Mapped[str | None] = mapped_column(String(512))
     ip: Mapped[str | None] = mapped_column(String(64))
 

@@ -34,6 +34,8 @@ class User(db.Model):
         UTCDateTime(), default=utcnow, onupdate=utcnow
     )
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Set when a TOTP authenticator is confirmed; login then asks for a second factor.
+    mfa_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     # Emails are stored normalised; the database refuses two that differ by case.
     __table_args__ = (Index("uq_users_email_lower", func.lower(email), unique=True),)
@@ -41,3 +43,7 @@ class User(db.Model):
     @property
     def email_verified(self):
         return self.email_verified_at is not None
+
+    @property
+    def mfa_enabled(self):
+        return self.mfa_enabled_at is not None

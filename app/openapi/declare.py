@@ -59,6 +59,14 @@ class Answer:
     clears_cookies: bool
     cache_control: str | None
     links: dict
+    alternative: type | None = None
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """What a view returns for its other answer: dumped through `alternative`."""
+
+    payload: object
 
 
 @dataclass
@@ -190,6 +198,7 @@ def response(
     cache_control=None,
     links=None,
     dump=True,
+    alternative=None,
 ):
     """The success answer: what the view returns, dumped through `schema`.
 
@@ -199,6 +208,8 @@ def response(
       return `(payload, headers)`.
     - schema=None or dump=False: the view builds its own response (text, HTML);
       this only documents it.
+    - alternative: a second schema of the same status; the view returns
+      `Alternative(payload)` for it (a login that still needs a second factor).
     """
 
     def decorate(view):
@@ -213,14 +224,18 @@ def response(
             clears_cookies=clears_cookies,
             cache_control=cache_control,
             links=links or {},
+            alternative=alternative,
         )
         if schema is None or not dump:
             return view
         dumper = schema()
+        other_dumper = alternative() if alternative else None
 
         @wraps(view)
         def answered(*args, **kwargs):
             result = view(*args, **kwargs)
+            if isinstance(result, Alternative):
+                return success(other_dumper.dump(result.payload), status)
             if tokens:
                 issued, payload = result
                 return token_response(issued, dumper.dump(payload), status=status)

@@ -22,6 +22,7 @@ ADA = {
     "email": EMAIL,
     "profile_picture": None,
     "email_verified": False,
+    "mfa_enabled": False,
     "created_at": CREATED,
     "updated_at": CREATED,
 }
@@ -48,9 +49,22 @@ SESSION_ROW = {
     "expires_at": datetime(2025, 3, 16, 9, 30, tzinfo=UTC),
     "user_agent": "Mozilla/5.0",
     "ip": "203.0.113.7",
+    "amr": "pwd otp",
+    "auth_time": datetime(2025, 1, 15, 9, 30, tzinfo=UTC),
 }
 # `current` is the caller's own session (it depends on the request).
 SESSION = {**SessionSchema(exclude=["current"]).dump(SESSION_ROW), "current": True}
+
+
+MFA_TOKEN = "eyJhbGciOiJIUzI1NiIsInR5cCI6Im1mYStqd3QifQ.eyJzdWIiOiI1ZjBjIn0.c2ln"
+MFA_CHALLENGE = {
+    "mfaRequired": True,
+    "mfaToken": MFA_TOKEN,
+    "mfaTokenExpiresIn": 300,
+    "methods": ["totp", "recovery_code"],
+}
+RECOVERY_CODE = "k7q2-mx4d-pyza-3hte"
+RECOVERY_CODES = {"recoveryCodes": [RECOVERY_CODE, "w2cv-an5r-ju6e-qa4l"]}
 
 
 def example(summary, value):

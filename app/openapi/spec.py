@@ -22,7 +22,7 @@ from app.openapi.declare import (
     declaration_of,
 )
 from app.ratelimit import limits_for
-from app.schemas.base import NormalizedEmail, Text, UTCDateTimeField
+from app.schemas.base import NormalizedEmail, Text, UTCDateTimeField, camelcase
 
 TITLE = "Auth server API"
 VERSION = "1.0.0"
@@ -37,6 +37,7 @@ TAGS = [
     {"name": "sessions", "description": "Refresh, logout and the session list."},
     {"name": "password", "description": "Password reset and change."},
     {"name": "email", "description": "Email verification."},
+    {"name": "mfa", "description": "Two-factor sign-in (TOTP, recovery codes)."},
     {"name": "users", "description": "The caller's profile and security feed."},
     {
         "name": "admin",
@@ -333,6 +334,9 @@ class SpecBuilder:
             extra = {}
             if getattr(schema_cls, "min_fields", 0):
                 extra["minProperties"] = schema_cls.min_fields
+            one_of = getattr(schema_cls, "exactly_one_of", ())
+            if one_of:
+                extra["oneOf"] = [{"required": [camelcase(name)]} for name in one_of]
             self.spec.components.schema(name, extra, schema=schema_cls)
         return ref(name)
 
@@ -399,7 +403,7 @@ class SpecBuilder:
                 "required": ["success", "data"],
                 "properties": {
                     "success": {"const": True},
-                    "data": self.schema_ref(answer.schema, response=True),
+                    "data": self.answer_data(answer),
                 },
                 "additionalProperties": False,
             }
@@ -427,6 +431,13 @@ class SpecBuilder:
         if answer.links:
             response["links"] = answer.links
         return response
+
+    def answer_data(self, answer):
+        data = self.schema_ref(answer.schema, response=True)
+        if answer.alternative is None:
+            return data
+        other = self.schema_ref(answer.alternative, response=True)
+        return {"oneOf": [data, other]}
 
     def error_codes(self, op, rule):
         """status -> codes: the operation's own, plus those its traits imply."""

@@ -130,7 +130,8 @@ class LoginDataSchema(DeviceTokenDataSchema, UserSchema):
     """Login answers with the user's profile fields next to the tokens (API.md)."""
 
     class Meta(CamelSchema.Meta):
-        exclude = ("created_at", "updated_at")
+        # Exactly the fields login answered before two-factor sign-in existed.
+        exclude = ("created_at", "updated_at", "mfa_enabled")
 
 
 class MessageSchema(CamelSchema):

@@ -29,6 +29,7 @@ class UserSchema(CamelSchema):
     email = fields.String(dump_only=True)
     profile_picture = fields.String(dump_only=True, allow_none=True)
     email_verified = fields.Boolean(dump_only=True)
+    mfa_enabled = fields.Boolean(dump_only=True)
     created_at = UTCDateTimeField(dump_only=True)
     updated_at = UTCDateTimeField(dump_only=True)
 

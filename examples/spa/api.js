@@ -6,6 +6,8 @@
 import { API_BASE } from "./config.js";
 
 let accessToken = null;
+// A login waiting for its second factor (two-factor sign-in): its mfaToken, in memory.
+let pendingMfaToken = null;
 // One refresh at a time: concurrent 401s in this tab share it.
 let refreshing = null;
 
@@ -87,15 +89,40 @@ export async function call(path, options = {}) {
 
 export const isLoggedIn = () => accessToken !== null;
 
+/** Log in; `{mfaRequired: true}` when the account wants its second factor next. */
 export async function login(email, password) {
   const data = await send("/auth/login", {
     method: "POST",
     body: { email, password },
     auth: false,
   });
+  if (data.mfaRequired) {
+    pendingMfaToken = data.mfaToken;
+    return { mfaRequired: true };
+  }
   accessToken = data.accessToken;
   return data;
 }
+
+/** The login's second step: a 6-digit code, or else a recovery code. */
+export async function verifyMfa(code) {
+  const factor = /^[0-9]{6}$/.test(code) ? { code } : { recoveryCode: code };
+  const data = await send("/auth/mfa/verify", {
+    method: "POST",
+    body: { mfaToken: pendingMfaToken, ...factor },
+    auth: false,
+  });
+  pendingMfaToken = null;
+  accessToken = data.accessToken;
+  return data;
+}
+
+export const startMfaSetup = (password) =>
+  call("/auth/mfa/totp/setup", { method: "POST", body: { password } });
+export const confirmMfa = (code) =>
+  call("/auth/mfa/totp/confirm", { method: "POST", body: { code } }).then(
+    (data) => data.recoveryCodes,
+  );
 
 export async function register(name, email, password) {
   const data = await send("/auth/register", {

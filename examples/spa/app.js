@@ -12,7 +12,16 @@ function setView(state, status) {
 }
 
 function showLogin(status = "Log in or register.") {
+  $("mfa-form").hidden = true;
+  $("login-form").hidden = false;
   setView("login", status);
+}
+
+function askSecondFactor() {
+  $("login-form").hidden = true;
+  $("mfa-form").hidden = false;
+  setView("login", "Enter the code from your authenticator app.");
+  $("mfa-code").focus();
 }
 
 function clearError() {
@@ -52,6 +61,26 @@ function renderUser(user) {
   $("profile-email").textContent = user.email;
   $("profile-verified").textContent = user.emailVerified ? "yes" : "no";
   $("profile-created").textContent = new Date(user.createdAt).toLocaleString();
+  $("profile-mfa").textContent = user.mfaEnabled ? "on" : "off";
+  $("mfa-setup-form").hidden = user.mfaEnabled;
+}
+
+function showEnrolment({ secret, qrSvg }) {
+  // As an image (a data: URL), so the server's SVG never becomes part of the page.
+  $("mfa-qr").src = `data:image/svg+xml;base64,${btoa(qrSvg)}`;
+  $("mfa-secret").textContent = secret;
+  $("mfa-enrol").hidden = false;
+}
+
+function showRecoveryCodes(codes) {
+  const items = codes.map((code) => {
+    const li = document.createElement("li");
+    li.textContent = code;
+    return li;
+  });
+  $("mfa-recovery-codes").replaceChildren(...items);
+  $("mfa-recovery").hidden = false;
+  $("mfa-enrol").hidden = true;
 }
 
 function cell(text) {
@@ -109,8 +138,25 @@ function onSubmit(id, handler) {
 }
 
 onSubmit("login-form", async (form) => {
-  await api.login(form.get("email"), form.get("password"));
+  const answer = await api.login(form.get("email"), form.get("password"));
+  if (answer.mfaRequired) askSecondFactor();
+  else await showProfile();
+});
+
+onSubmit("mfa-form", async (form) => {
+  await api.verifyMfa(form.get("code").trim());
+  showLogin();
   await showProfile();
+});
+
+onSubmit("mfa-setup-form", async (form) => {
+  showEnrolment(await api.startMfaSetup(form.get("password")));
+});
+
+onSubmit("mfa-confirm-form", async (form) => {
+  showRecoveryCodes(await api.confirmMfa(form.get("code").trim()));
+  renderUser(await api.getProfile());
+  $("status").textContent = "Two-factor sign-in is on.";
 });
 
 onSubmit("register-form", async (form) => {

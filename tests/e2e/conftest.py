@@ -7,17 +7,19 @@ browser tests skip, except with CI=true, where they fail (`make e2e` installs it
 
 import os
 import shutil
+import time
 import uuid
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pyotp
 import pytest
 
 from tests.helpers import run_apart, skip_or_fail
 from tests.servers import ROOT, run_gunicorn, static_site
-from tests.urls import LOGOUT, REGISTER
+from tests.urls import LOGOUT, MFA_CONFIRM, MFA_SETUP, REGISTER
 
 E2E_DIR = Path(__file__).resolve().parent
 SPA_DIR = ROOT / "examples" / "spa"
@@ -120,6 +122,41 @@ def new_user(api):
         return email
 
     return _new_user
+
+
+@dataclass
+class MfaUser:
+    email: str
+    secret: str
+
+    def next_code(self):
+        """A code of the step after the one enrolment spent (one step of drift)."""
+        return pyotp.TOTP(self.secret).at(time.time() + 30)
+
+
+@pytest.fixture
+def new_mfa_user(api):
+    """Register an account and turn two-factor sign-in on (codes from pyotp)."""
+
+    def _new_mfa_user(name="Ada Lovelace"):
+        email = f"ada-{uuid.uuid4().hex[:8]}@example.com"
+        response = api.post(
+            REGISTER,
+            json={"name": name, "email": email, "password": PASSWORD},
+            headers={"X-Auth-Mode": "bearer"},
+        )
+        assert response.status_code == 201, response.text
+        bearer = {"Authorization": f"Bearer {response.json()['data']['accessToken']}"}
+        setup = api.post(MFA_SETUP, json={"password": PASSWORD}, headers=bearer)
+        assert setup.status_code == 200, setup.text
+        secret = setup.json()["data"]["secret"]
+        confirm = api.post(
+            MFA_CONFIRM, json={"code": pyotp.TOTP(secret).now()}, headers=bearer
+        )
+        assert confirm.status_code == 200, confirm.text
+        return MfaUser(email=email, secret=secret)
+
+    return _new_mfa_user
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 
+import jwt
+
 from tests.e2e.conftest import ACCESS_TOKEN_TTL, PASSWORD
 from tests.servers import ROOT
 from tests.urls import ME
@@ -14,10 +16,16 @@ from tests.urls import ME
 CLIENT = ROOT / "examples" / "mobile_client.py"
 
 
-def run_client(live, token_file, *args, password=None):
-    env = {key: value for key, value in os.environ.items() if key != "AUTH_PASSWORD"}
+def run_client(live, token_file, *args, password=None, mfa_code=None):
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("AUTH_PASSWORD", "AUTH_MFA_CODE")
+    }
     if password is not None:
         env["AUTH_PASSWORD"] = password
+    if mfa_code is not None:
+        env["AUTH_MFA_CODE"] = mfa_code
     return subprocess.run(
         [
             sys.executable,
@@ -103,3 +111,40 @@ def test_token_file_replaced_with_mode_0600_even_if_it_was_wider(
     assert login.returncode == 0, login.stderr
     assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
     assert list(tmp_path.iterdir()) == [token_file]
+
+
+def test_login_with_two_factor_sign_in(live, new_mfa_user, tmp_path):
+    user = new_mfa_user()
+    token_file = tmp_path / "tokens.json"
+    login = run_client(
+        live,
+        token_file,
+        "login",
+        user.email,
+        password=PASSWORD,
+        mfa_code=user.next_code(),
+    )
+    assert login.returncode == 0, login.stderr
+    assert user.email in login.stdout
+    tokens = stored(token_file)
+    claims = jwt.decode(tokens["accessToken"], options={"verify_signature": False})
+    assert claims["amr"] == ["pwd", "otp"]
+    me = run_client(live, token_file, "me")
+    assert me.returncode == 0, me.stderr
+    assert json.loads(me.stdout)["mfaEnabled"] is True
+
+
+def test_a_wrong_second_factor_stores_nothing(live, new_mfa_user, tmp_path):
+    user = new_mfa_user()
+    token_file = tmp_path / "tokens.json"
+    login = run_client(
+        live,
+        token_file,
+        "login",
+        user.email,
+        password=PASSWORD,
+        mfa_code="aaaa-bbbb-cccc-dddd",
+    )
+    assert login.returncode == 1
+    assert "invalid_mfa_code" in login.stderr
+    assert not token_file.exists()

@@ -50,10 +50,22 @@ UNSAYABLE = {
     "register": {"password": POLICY},
     "confirmPasswordReset": {"newPassword": POLICY},
     "changePassword": {"newPassword": POLICY},
+    "mfaTotpSetup": {},
+    "mfaTotpConfirm": {},
+    "mfaTotpDisable": {},
+    "mfaStepUp": {},
+    "mfaRecoveryCodes": {},
 }
-# changePassword checks the old password against the account: 400
-# invalid_credentials (API.md), which no schema can foresee either.
-WRONG_OLD_PASSWORD = {"changePassword"}
+# These check a password or a code against the account: 400 invalid_credentials or
+# invalid_mfa_code (API.md), which no schema can foresee either.
+WRONG_SECRET = {
+    "changePassword": {"invalid_credentials"},
+    "mfaTotpSetup": {"invalid_credentials"},
+    "mfaTotpConfirm": {"invalid_mfa_code"},
+    "mfaTotpDisable": {"invalid_credentials", "invalid_mfa_code"},
+    "mfaStepUp": {"invalid_mfa_code"},
+    "mfaRecoveryCodes": {"invalid_mfa_code"},
+}
 # Cursors are signed: a string of the declared pattern that the server never issued
 # is 400 invalid_cursor, which no schema can foresee.
 SIGNED_CURSORS = {"listSecurityEvents", "adminListUsers", "adminListAuditEvents"}
@@ -158,7 +170,7 @@ def unsayable_refusals_only(ctx, response, case):
     ):
         return None
     body = response.json()
-    if body["code"] == "invalid_credentials" and operation_id in WRONG_OLD_PASSWORD:
+    if body["code"] in WRONG_SECRET.get(operation_id, ()):
         return None
     if operation_id in SIGNED_CURSORS:
         assert body["code"] == "invalid_cursor", body

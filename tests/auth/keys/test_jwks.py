@@ -85,7 +85,10 @@ def test_independent_verifier_validates_an_access_token(app, algorithm, monkeypa
             # Signed with a server-only key: no published key verifies it.
             verifier.get_signing_key_from_jwt(data["refreshToken"])
     assert jwt.get_unverified_header(access_token)["typ"] == "at+jwt"
-    assert set(claims) == {"iss", "aud", "sub", "sid", "jti", "iat", "exp", "role"}
+    assert set(claims) == {
+        *("iss", "aud", "sub", "sid", "jti", "iat", "exp", "role"),
+        *("amr", "acr", "auth_time"),
+    }
 
 
 def test_foreign_audience_or_issuer_is_refused(app, client, auth, algorithm):

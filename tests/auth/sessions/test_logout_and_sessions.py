@@ -121,7 +121,11 @@ def test_sessions_list_shows_active_sessions_with_current(auth):
             "userAgent",
             "ip",
             "current",
+            "amr",
+            "acr",
+            "authTime",
         }
+        assert entry["amr"] == ["pwd"] and entry["acr"] == "aal1"
         assert entry["expiresAt"].endswith("Z")
         assert entry["ip"] == "127.0.0.1"
         uuid.UUID(entry["id"])
