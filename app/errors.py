@@ -138,7 +138,7 @@ class AccountDisabled(ApiError):
 
 
 class TooManyAttempts(ApiError):
-    # Another password attempt for this account is still being checked, for long.
+    # Another password attempt for this account is being checked right now.
     status = 429
     code = "rate_limited"
     message = "Too many attempts at once for this account; retry shortly."

@@ -70,6 +70,11 @@ AUDITED = frozenset(
         ADMIN_USER_VIEWED,
         ADMIN_AUDIT_LISTED,
         ADMIN_PASSWORD_RESET,
+        MFA_ENABLED,
+        MFA_DISABLED,
+        MFA_FAILED,
+        MFA_STEPPED_UP,
+        RECOVERY_CODES_REGENERATED,
     }
 )
 

@@ -188,33 +188,28 @@ class AttemptSeats:
     """One password attempt per account (or known device) at a time, per process.
 
     A failure is counted when its answer is known, so parallel guesses would all pass
-    the failure limit's check before the first one counts. Attempts for one key wait
-    here for the one in flight (bounded by BCRYPT_MAX_WAIT_MS, then 429), so each
-    checks the limit after the previous one counted: across W processes at most W - 1
-    guesses beyond the limit. Successes still count nothing.
+    the failure limit's check before the first one counts. While one attempt for a
+    key is in flight, another for the same key is refused at once (429, Retry-After):
+    each attempt checks the limit after the one before it counted, so across W
+    processes at most W - 1 guesses get beyond the limit, and no thread waits here
+    (waiting logins would take the threads that serve cheap requests). Successes
+    still count nothing.
     """
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.seats = {}  # key -> [lock, holders and waiters]
+        self.seats = {}  # key -> True while an attempt for it is in flight
 
-    def take(self, key, timeout):
+    def take(self, key):
         with self.lock:
-            seat = self.seats.setdefault(key, [threading.Lock(), 0])
-            seat[1] += 1
-        if seat[0].acquire(timeout=timeout):
+            if key in self.seats:
+                return False
+            self.seats[key] = True
             return True
-        self.leave(key, seat, held=False)
-        return False
 
-    def leave(self, key, seat=None, *, held=True):
+    def leave(self, key):
         with self.lock:
-            seat = seat or self.seats[key]
-            if held:
-                seat[0].release()
-            seat[1] -= 1
-            if not seat[1]:
-                del self.seats[key]
+            self.seats.pop(key, None)
 
 
 SEAT_ENVIRON_KEY = "app.ratelimit.attempt_seat"
@@ -233,8 +228,7 @@ def one_attempt_at_a_time(seats, view):
     def seated(*args, **kwargs):
         key = attempt_key()
         if key is not None:
-            timeout = current_app.config["BCRYPT_MAX_WAIT_MS"] / 1000
-            if not seats.take(key, timeout):
+            if not seats.take(key):
                 raise TooManyAttempts()
             # Held until the request is torn down: after the limiter has counted.
             request.environ[SEAT_ENVIRON_KEY] = (seats, key)

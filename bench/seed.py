@@ -123,7 +123,9 @@ def main():
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--bearer-chains", type=int, default=256)
     parser.add_argument("--cookie-pool", type=int, default=20000)
-    parser.add_argument("--login-users", type=int, default=8)
+    # More accounts than login connections: one account rarely has two logins in
+    # flight (the second would be refused with 429, by design).
+    parser.add_argument("--login-users", type=int, default=48)
     args = parser.parse_args()
     app = create_app()
     with app.app_context():

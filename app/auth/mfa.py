@@ -69,6 +69,12 @@ class Challenge:
 # Enrolment
 
 
+def mfa_failed(user_id, *, step):
+    """A wrong second factor: its audit row commits on its own (what failed stays)."""
+    events.emit(events.MFA_FAILED, user_id=str(user_id), step=step)
+    db.session.commit()
+
+
 def check_password(user, password):
     if not passwords.verify_password(password, user.password_hash):
         raise WrongOldPassword()
@@ -114,8 +120,8 @@ def confirm_setup(*, user, code, device):
     user.updated_at = now
     codes = replace_recovery_codes(user.id)
     account_mail.queue_mfa_changed(user=user, enabled=True, device=device)
-    db.session.commit()
     events.emit(events.MFA_ENABLED, user_id=str(user.id))
+    db.session.commit()
     return codes
 
 
@@ -288,7 +294,7 @@ def verify_login(*, mfa_token, code, recovery_code, transport, user_agent, ip):
     except InvalidMfaCode:
         db.session.rollback()
         count_failure(challenge.jti)
-        events.emit(events.MFA_FAILED, user_id=str(challenge.user_id), step="login")
+        mfa_failed(challenge.user_id, step="login")
         raise
     user = db.session.get(User, challenge.user_id)
     user_session = sessions.open_session(
@@ -296,15 +302,16 @@ def verify_login(*, mfa_token, code, recovery_code, transport, user_agent, ip):
     )
     user_session.amr = SECOND_FACTOR_SESSION_AMR
     user_session.auth_time = now
-    db.session.commit()
     method = "recovery_code" if recovery_code is not None else "totp"
     events.emit(
         events.LOGIN_OK,
         user_id=str(user.id),
+        session_id=str(user_session.id),
         device=challenge.device_id,
         new_device=challenge.new_device,
         mfa=method,
     )
+    db.session.commit()
     device_token = devices.mint_device_token(user=user, device_id=challenge.device_id)
     return user, user_session, device_token
 
@@ -339,13 +346,13 @@ def step_up(*, user, session_id, code, recovery_code):
         )
     except WrongMfaCode:
         db.session.rollback()
-        events.emit(events.MFA_FAILED, user_id=str(user.id), step="step_up")
+        mfa_failed(user.id, step="step_up")
         raise
     user_session = db.session.get(UserSession, session_id)
     user_session.amr = SECOND_FACTOR_SESSION_AMR
     user_session.auth_time = clock.now()
-    db.session.commit()
     events.emit(events.MFA_STEPPED_UP, user_id=str(user.id))
+    db.session.commit()
     return user_session
 
 
@@ -357,11 +364,11 @@ def regenerate_recovery_codes(*, user, code):
         spend_second_factor(user.id, code=code, error=WrongMfaCode)
     except WrongMfaCode:
         db.session.rollback()
-        events.emit(events.MFA_FAILED, user_id=str(user.id), step="recovery_codes")
+        mfa_failed(user.id, step="recovery_codes")
         raise
     codes = replace_recovery_codes(user.id)
-    db.session.commit()
     events.emit(events.RECOVERY_CODES_REGENERATED, user_id=str(user.id))
+    db.session.commit()
     return codes
 
 
@@ -376,7 +383,7 @@ def disable(*, user, session_id, password, code, recovery_code, device):
         )
     except WrongMfaCode:
         db.session.rollback()
-        events.emit(events.MFA_FAILED, user_id=str(user.id), step="disable")
+        mfa_failed(user.id, step="disable")
         raise
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     db.session.execute(delete(TotpCredential).where(TotpCredential.user_id == user.id))
@@ -389,5 +396,5 @@ def disable(*, user, session_id, password, code, recovery_code, device):
         keep_session_id=session_id,
     )
     account_mail.queue_mfa_changed(user=user, enabled=False, device=device)
-    db.session.commit()
     events.emit(events.MFA_DISABLED, user_id=str(user.id), sessions_revoked=revoked)
+    db.session.commit()

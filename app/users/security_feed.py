@@ -37,6 +37,11 @@ WORDS = {
     events.COMPROMISE_REPORTED: (
         "You reported that it wasn't you; we signed every session out."
     ),
+    events.MFA_ENABLED: "Two-factor sign-in was turned on.",
+    events.MFA_DISABLED: "Two-factor sign-in was turned off.",
+    events.MFA_FAILED: "A wrong two-factor code was entered.",
+    events.MFA_STEPPED_UP: "You confirmed a sensitive action with your second factor.",
+    events.RECOVERY_CODES_REGENERATED: "Your two-factor recovery codes were replaced.",
 }
 REASONS = {
     "wrong_password": "wrong password",

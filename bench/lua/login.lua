@@ -33,7 +33,9 @@ function delay()
 end
 
 function response(status, headers, body)
-  if status == 503 and body:find('"busy"', 1, true) then
+  -- 503 `busy` (the bcrypt queue is full) and 429 (another login of the same
+  -- account is being checked): both say to come back after Retry-After.
+  if (status == 503 and body:find('"busy"', 1, true)) or status == 429 then
     busy = busy + 1
     wait_ms = 1000 * (tonumber(headers["Retry-After"]) or 1)
   elseif status < 200 or status > 299 then

@@ -213,3 +213,23 @@ def test_purge_prunes_old_events(app, auth, runner, move_clock):
     assert result.exit_code == 0, result.output
     assert "Deleted 1 audit events older than 365 days." in result.output
     assert [r.user_id for r in audit_rows(app)] == [uid(kept)]
+
+
+def test_second_factor_events_are_in_the_trail(auth, move_clock):
+    """Turned on, a wrong code, a login with the second factor: each one row."""
+    from tests.auth.mfa import code_at, enrol, password_step, verify, wrong_code
+
+    caller = auth.register()
+    secret, _ = enrol(caller, move_clock)
+    client = auth.app.test_client()
+    data, _ = password_step(client, caller.extra["email"], mode="bearer")
+    response = verify(client, data["mfaToken"], mode="bearer", code=wrong_code(secret))
+    assert response.status_code == 401
+    move_clock(seconds=31)
+    data, _ = password_step(client, caller.extra["email"], mode="bearer")
+    response = verify(client, data["mfaToken"], mode="bearer", code=code_at(secret))
+    assert response.status_code == 200, response.get_json()
+    types = audit_types(auth.app, user_id=uuid.UUID(caller.user["id"]))
+    assert types.count("mfa_enabled") == 1
+    assert types.count("mfa_failed") == 1
+    assert types[-1] == "login_ok"
