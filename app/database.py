@@ -7,8 +7,9 @@ first statement: it waits its turn in SQLite's busy handler at BEGIN instead of
 failing with SQLITE_BUSY when a read lock would have to become a write lock.
 
 Reads need no write lock: a read-only path opens its connection with
-`read_connection()` (Core) or `read_session()` (ORM); their transaction is a plain
-deferred `BEGIN`, beside any writer thanks to WAL, and must not write. Services read
+`read_connection()` (Core) or `read_session()` (ORM); on SQLite its statements run
+without BEGIN (each one its own snapshot), beside any writer thanks to WAL, and must
+not write. Services read
 there what they check before slow work (bcrypt), so the write transaction that follows
 holds the lock only for its writes. PostgreSQL needs none of this: the option is
 ignored there.
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from app.extensions import db
 
-# Execution option of a connection whose transactions only read (deferred BEGIN).
+# Execution option of a connection that only reads (no BEGIN on SQLite).
 READ_ONLY_OPTION = "auth_read_only"
 READ_ONLY = {READ_ONLY_OPTION: True}
 # Past this wait for the process's writer lock, BEGIN IMMEDIATE goes to SQLite's own
@@ -80,7 +81,8 @@ def configure_engine(engine):
     @event.listens_for(engine, "begin")
     def _sqlite_begin(connection):
         if connection.get_execution_options().get(READ_ONLY_OPTION):
-            connection.exec_driver_sql("BEGIN")
+            # No BEGIN at all: each read statement is its own consistent snapshot
+            # (the read paths run one query), and a round trip per request is saved.
             return
         if writers.acquire(timeout=WRITE_QUEUE_SECONDS):
             holders.add(connection)
