@@ -569,7 +569,7 @@ def bench_app(env, workdir, figures, bare=None):
                 tokens,
             )
             figures["health_alone"] = run_wrk(
-                srv, url, "health.lua", "GET /health alone", HEALTH_CONNECTIONS
+                srv, url, "bare.lua", "GET /health alone", HEALTH_CONNECTIONS, "/health"
             )
             print(
                 f"  login flood ({FLOOD_CONNECTIONS} connections) beside "
@@ -580,7 +580,7 @@ def bench_app(env, workdir, figures, bare=None):
             settle(srv)
             flood = wrk(url, "login.lua", FLOOD_CONNECTIONS, DURATION, logins)
             me = wrk(url, "users_me.lua", FLOOD_ME_CONNECTIONS, DURATION, tokens)
-            health = wrk(url, "health.lua", HEALTH_CONNECTIONS, DURATION)
+            health = wrk(url, "bare.lua", HEALTH_CONNECTIONS, DURATION, "/health")
             figures["me_flood"] = collect(
                 me, "GET /users/me under login flood", FLOOD_ME_CONNECTIONS
             )

@@ -1,4 +1,5 @@
--- GET /bare on the reference app (bench/bare.py): a constant JSON body.
+-- GET /bare on the reference app (bench/bare.py): a constant JSON body; or the path
+-- given as the script's argument (GET /health, the load balancer's probe).
 local common = dofile(debug.getinfo(1, "S").source:sub(2):match("^(.*/)") .. "common.lua")
 setup, done = common.setup, common.done
 
@@ -6,7 +7,7 @@ non2xx = 0
 local req
 
 function init(args)
-  req = wrk.format("GET", "/bare")
+  req = wrk.format("GET", args[1] or "/bare")
 end
 
 function request()
