@@ -166,6 +166,8 @@ class Config:
             env("BCRYPT_MAX_WAITING"), max(1, threads - 4)
         )
         self.BCRYPT_MAX_WAIT_MS = as_int(env("BCRYPT_MAX_WAIT_MS"), 5000)
+        # Steps of CPU priority (nice) the hashing threads give up to request threads.
+        self.BCRYPT_NICE = as_int(env("BCRYPT_NICE"), 10)
         self.DEBUG = as_bool(env("FLASK_DEBUG")) or as_bool(env("DEBUG"))
 
         # Mail

@@ -114,3 +114,25 @@ def test_logins_past_the_waiting_bound_are_a_fast_503(app, make_user, monkeypatc
         if status == 503:
             assert response.get_json()["code"] == "busy"
             assert response.headers["Retry-After"] == "1"
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="nice is POSIX")
+@pytest.mark.config(BCRYPT_CONCURRENCY=1, BCRYPT_NICE=7)
+def test_hashes_run_below_the_request_threads_cpu_priority(app, monkeypatch):
+    seen = {}
+    real_checkpw = bcrypt.checkpw
+
+    def observed_checkpw(password, hashed):
+        me = threading.get_native_id()
+        seen["thread"] = me
+        seen["nice"] = os.getpriority(os.PRIO_PROCESS, me)
+        return real_checkpw(password, hashed)
+
+    stored = passwords.hash_password("a fine pass phrase", 4)
+    monkeypatch.setattr(bcrypt, "checkpw", observed_checkpw)
+    with app.app_context():
+        assert passwords.verify_password("a fine pass phrase", stored)
+        assert not passwords.verify_password("another pass phrase", stored)
+    request_nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert seen["thread"] != threading.get_native_id()
+    assert seen["nice"] == min(19, request_nice + 7)
