@@ -18,12 +18,14 @@ with a server-only key of their own, no `sid`, and good for nothing else.
 
 import hashlib
 import hmac
+import json
 import time
 import uuid
 from dataclasses import dataclass
 
 import jwt as pyjwt
 from flask import current_app
+from jwt.algorithms import HMACAlgorithm
 
 from app import clock
 from app.auth.keys import b64url, current_keyset, verification_key
@@ -47,6 +49,52 @@ ACR_SECOND_FACTOR = "aal2"
 SECOND_FACTOR_AMR = frozenset({"otp"})
 # One codec for the process: PyJWT's own object, configured, never changed after.
 CODEC = pyjwt.PyJWT(options={"verify_sub": True, "verify_jti": True})
+
+
+class CheckedOnceHMAC(HMACAlgorithm):
+    """PyJWT's HMAC, checking each of the server's own keys once, not per token.
+
+    PyJWT's `prepare_key` makes sure an HMAC secret is no PEM, SSH or DER key on
+    every call, by trying to parse it (some 30 µs). The signer below only ever signs
+    with the few keys of this server, so each is checked the first time it signs.
+    """
+
+    MAX_KEYS = 16
+
+    def __init__(self, hash_alg):
+        super().__init__(hash_alg)
+        self.checked = {}
+
+    def prepare_key(self, key):
+        prepared = self.checked.get(key)
+        if prepared is None:
+            prepared = super().prepare_key(key)
+            if len(self.checked) < self.MAX_KEYS:
+                self.checked[key] = prepared
+        return prepared
+
+
+def build_signer():
+    """A PyJWS of our own for minting: PyJWT's algorithms, its HMAC checked once."""
+    signer = pyjwt.PyJWS()
+    for name, digest in (
+        ("HS256", HMACAlgorithm.SHA256),
+        ("HS384", HMACAlgorithm.SHA384),
+        ("HS512", HMACAlgorithm.SHA512),
+    ):
+        signer.unregister_algorithm(name)
+        signer.register_algorithm(name, CheckedOnceHMAC(digest))
+    return signer
+
+
+# Signs only; every token is verified by CODEC, with PyJWT's checks in full.
+SIGNER = build_signer()
+
+
+def sign(claims, key, *, algorithm, headers):
+    """The compact JWS of `claims` (a dict of JSON values), as PyJWT.encode makes it."""
+    payload = json.dumps(claims, separators=(",", ":")).encode("utf-8")
+    return SIGNER.encode(payload, key, algorithm=algorithm, headers=headers)
 
 
 @dataclass(frozen=True)
@@ -169,9 +217,7 @@ def mint_access_token(
     claims["acr"] = authentication.acr
     claims["auth_time"] = authentication.auth_time
     headers = {"typ": ACCESS_TOKEN_TYPE, "kid": keyset.kid}
-    return CODEC.encode(
-        claims, keyset.signing_key, algorithm=keyset.algorithm, headers=headers
-    )
+    return sign(claims, keyset.signing_key, algorithm=keyset.algorithm, headers=headers)
 
 
 def mint_refresh_token(*, subject, session_id, jti, ttl):
@@ -186,9 +232,7 @@ def mint_refresh_token(*, subject, session_id, jti, ttl):
         ttl=ttl,
     )
     headers = {"typ": REFRESH_TOKEN_TYPE, "kid": key.kid}
-    return CODEC.encode(
-        claims, key.secret, algorithm=REFRESH_ALGORITHM, headers=headers
-    )
+    return sign(claims, key.secret, algorithm=REFRESH_ALGORITHM, headers=headers)
 
 
 def mint_mfa_token(*, subject, jti, ttl):
@@ -203,9 +247,7 @@ def mint_mfa_token(*, subject, jti, ttl):
         "exp": issued_at + ttl,
     }
     headers = {"typ": MFA_TOKEN_TYPE, "kid": key.kid}
-    return CODEC.encode(
-        claims, key.secret, algorithm=REFRESH_ALGORITHM, headers=headers
-    )
+    return sign(claims, key.secret, algorithm=REFRESH_ALGORITHM, headers=headers)
 
 
 def verify_mfa_token(encoded):
