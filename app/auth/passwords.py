@@ -165,7 +165,7 @@ def register_bcrypt_gate(app):
 
 
 def run_bcrypt(work):
-    """`work()` in a seat among the hashes this process may run (inline outside an app)."""
+    """`work()` in a seat among the hashes this process runs (inline outside an app)."""
     if not has_app_context():
         return work()
     return current_app.extensions["bcrypt_gate"].run(work)

@@ -283,14 +283,28 @@ def issue_tokens(user_session, device_token=None, *, role=ROLE_USER):
     )
 
 
-def read_header(encoded):
-    """The JOSE header, after bounding the token's size; 401 token_invalid if bad."""
+def bounded(encoded):
+    """The token, if it is a string of a size this server mints; else 401."""
     if not isinstance(encoded, str) or not encoded or len(encoded) > MAX_TOKEN_LENGTH:
         raise TokenInvalid()
+    return encoded
+
+
+def read_header(encoded):
+    """The JOSE header, after bounding the token's size; 401 token_invalid if bad."""
     try:
-        return pyjwt.get_unverified_header(encoded)
+        return pyjwt.get_unverified_header(bounded(encoded))
     except (pyjwt.PyJWTError, ValueError, TypeError, RecursionError):
         raise TokenInvalid() from None
+
+
+def current_header(kind):
+    """The header of a token of `kind` signed with its current key."""
+    if kind == ACCESS_TOKEN_TYPE:
+        keyset = current_keyset()
+        return {"typ": kind, "alg": keyset.algorithm, "kid": keyset.kid}
+    key = refresh_key() if kind == REFRESH_TOKEN_TYPE else mfa_key()
+    return {"typ": kind, "alg": REFRESH_ALGORITHM, "kid": key.kid}
 
 
 def decoding_key(header):
@@ -315,30 +329,58 @@ def decoding_key(header):
     raise TokenInvalid()
 
 
+def decode(encoded, header, *, allow_expired):
+    """PyJWT's verification with the key `header` names: the header and claims."""
+    kind, key, algorithm, audience, required = decoding_key(header)
+    decoded = CODEC.decode_complete(
+        encoded,
+        key,
+        algorithms=[algorithm],
+        audience=audience,
+        issuer=current_app.config["JWT_ISSUER"],
+        options={"require": list(required), "verify_exp": not allow_expired},
+    )
+    return decoded["header"], decoded["payload"], required
+
+
 def verify_token(encoded, *, kinds, allow_expired=False):
     """Verify signature, `typ`, `iss`, `aud`, `exp` and the required claims.
 
     `kinds`: the token types this caller accepts. An expired token is 401
     token_expired (still verified first), unless `allow_expired` (logout).
+
+    A token of the one kind a caller expects, signed with that kind's current key,
+    is verified at once, its header checked after the signature: one parse, where
+    reading the header first is a second one. Any other token takes the header
+    first way, which names the key and gives the precise refusal.
     """
+    bounded(encoded)
+    if len(kinds) == 1:
+        (kind,) = kinds
+        expected = current_header(kind)
+        try:
+            header, claims, required = decode(
+                encoded, expected, allow_expired=allow_expired
+            )
+        except (TokenInvalid, pyjwt.PyJWTError, ValueError, TypeError, RecursionError):
+            pass
+        else:
+            if all(header.get(name) == expected[name] for name in expected):
+                return checked_claims(header, claims, kind, required)
     header = read_header(encoded)
-    kind, key, algorithm, audience, required = decoding_key(header)
+    kind = header.get("typ")
     if kind not in kinds:
         raise TokenInvalid()
-    options = {"require": list(required), "verify_exp": not allow_expired}
     try:
-        claims = CODEC.decode(
-            encoded,
-            key,
-            algorithms=[algorithm],
-            audience=audience,
-            issuer=current_app.config["JWT_ISSUER"],
-            options=options,
-        )
+        header, claims, required = decode(encoded, header, allow_expired=allow_expired)
     except pyjwt.ExpiredSignatureError:
         raise TokenExpired() from None
     except (pyjwt.PyJWTError, ValueError, TypeError, RecursionError):
         raise TokenInvalid() from None
+    return checked_claims(header, claims, kind, required)
+
+
+def checked_claims(header, claims, kind, required):
     if not isinstance(claims.get("sub"), str):
         raise TokenInvalid()
     if "sid" in required and not isinstance(claims["sid"], str):

@@ -19,8 +19,21 @@ def test_access_token_is_verified_once_per_request(auth, monkeypatch):
 
     monkeypatch.setattr(PyJWS, "_load", counting_load)
     assert_ok(caller.client.get(ME, headers=caller.headers))
-    # PyJWT reads the header (to pick the key by kid and typ), then verifies once.
-    assert loads == [caller.access_token] * 2
+    # Signed with the current key: verified at once, its header checked after.
+    assert loads == [caller.access_token]
+
+
+def test_token_of_a_retired_key_reads_the_header_first(auth, monkeypatch):
+    """Not the current key: one failed try, then the header names the key."""
+    caller = auth.register()
+    from app.auth import tokens
+
+    monkeypatch.setattr(
+        tokens,
+        "current_header",
+        lambda kind: {"typ": kind, "alg": "HS256", "kid": "not-the-key"},
+    )
+    assert_ok(caller.client.get(ME, headers=caller.headers))
 
 
 def test_access_check_is_one_query(auth, statements):
