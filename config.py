@@ -6,6 +6,7 @@
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
@@ -44,6 +45,17 @@ def same_site(value):
         if str(value).strip().lower() == name.lower():
             return name
     raise ValueError(f"COOKIE_SAMESITE must be Strict, Lax or None, not {value!r}")
+
+
+def url_host(url):
+    """The host of a URL, lower-cased, without port ("" when it has none)."""
+    return (urlsplit(url).hostname or "").lower()
+
+
+def url_origin(url):
+    """scheme://host[:port] of a URL: what a browser reports as its origin."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def env(name, default=None):
@@ -143,6 +155,13 @@ class Config:
         self.MAX_CONTENT_LENGTH = as_int(env("MAX_CONTENT_LENGTH"), 64 * 1024)
         self.CORS_ORIGINS = as_list(env("CORS_ORIGINS"))
         self.FRONTEND_URL = env("FRONTEND_URL", "http://localhost:3000").rstrip("/")
+        # Passkeys (WebAuthn): the relying party is the frontend's host by default,
+        # and the browser ceremonies are accepted from the frontend's origin.
+        self.WEBAUTHN_RP_ID = env("WEBAUTHN_RP_ID") or url_host(self.FRONTEND_URL)
+        self.WEBAUTHN_RP_NAME = env("WEBAUTHN_RP_NAME") or "auth-server"
+        self.WEBAUTHN_ORIGINS = as_list(
+            env("WEBAUTHN_ORIGINS"), [url_origin(self.FRONTEND_URL)]
+        )
         self.TRUSTED_PROXY_COUNT = as_int(env("TRUSTED_PROXY_COUNT"), 0)
         # gunicorn workers (gunicorn.conf.py reads the same variable, default 2).
         self.WEB_CONCURRENCY = as_int(env("WEB_CONCURRENCY"), 2)
