@@ -9,7 +9,12 @@ import logging
 from dataclasses import dataclass
 
 from app.auth.keys import HS256, KeyConfigError, load_keyset
-from config import MIN_SECRET_LENGTH, WEAK_SECRETS, url_host
+from config import (
+    MIN_SECRET_LENGTH,
+    WEAK_SECRETS,
+    url_host,
+    webauthn_relying_party,
+)
 
 log = logging.getLogger(__name__)
 
@@ -134,11 +139,12 @@ def within_rp_id(host, rp_id):
 
 
 def webauthn_check(config):
-    rp_id = (config.get("WEBAUTHN_RP_ID") or "").lower()
+    rp_id, origins = webauthn_relying_party(config)
+    rp_id = rp_id.lower()
     frontend_host = url_host(config.get("FRONTEND_URL") or "")
     outside = [
         origin
-        for origin in config.get("WEBAUTHN_ORIGINS") or []
+        for origin in origins
         if not origin.lower().startswith("https://")
         or not within_rp_id(url_host(origin), rp_id)
     ]

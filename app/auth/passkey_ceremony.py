@@ -224,6 +224,8 @@ def verify_registration(parsed, *, challenge):
     except Exception as exc:  # noqa: BLE001 (see above)
         log.info("passkey registration refused: %s", exc)
         raise PasskeyInvalid() from None
+    if verified.credential_id != parsed.raw_id:
+        raise PasskeyInvalid("The credential id is not the one the authenticator made.")
     if len(verified.credential_id) > MAX_CREDENTIAL_ID_BYTES:
         raise PasskeyInvalid("The credential id is too long.")
     transports = parsed.response.transports or []

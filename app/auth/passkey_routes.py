@@ -150,7 +150,11 @@ def passkey_register_verify(body):
 @response(PasskeyListSchema, examples={"one": example("One", {"passkeys": [PASSKEY]})})
 @access_token_required
 def list_passkeys():
-    """List the caller's passkeys."""
+    """List the caller's passkeys.
+
+    Oldest first: id, the user's name for it, when it was added and last used,
+    its transports and whether it is backed up (synced).
+    """
     return {"passkeys": passkeys.list_passkeys(user_id=g.current_user.id)}
 
 

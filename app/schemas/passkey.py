@@ -28,6 +28,8 @@ def credential_field(**kwargs):
 
 def as_sent(field, name, **kwargs):
     """An options member by its WebAuthn (camelCase) name, dumped as it is."""
+    if not kwargs.get("required"):
+        kwargs["metadata"] = {"optional": True}
     return field(attribute=name, data_key=name, **kwargs)
 
 

@@ -39,7 +39,9 @@ def login_options(client):
 
 def login_verify(client, credential, *, mode="bearer"):
     return client.post(
-        PASSKEY_LOGIN_VERIFY, json={"credential": credential}, headers=mode_headers(mode)
+        PASSKEY_LOGIN_VERIFY,
+        json={"credential": credential},
+        headers=mode_headers(mode),
     )
 
 
