@@ -6,6 +6,7 @@
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
@@ -44,6 +45,17 @@ def same_site(value):
         if str(value).strip().lower() == name.lower():
             return name
     raise ValueError(f"COOKIE_SAMESITE must be Strict, Lax or None, not {value!r}")
+
+
+def url_host(url):
+    """The host of a URL, lower-cased, without port ("" when it has none)."""
+    return (urlsplit(url).hostname or "").lower()
+
+
+def url_origin(url):
+    """scheme://host[:port] of a URL: what a browser reports as its origin."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def env(name, default=None):
@@ -143,6 +155,12 @@ class Config:
         self.MAX_CONTENT_LENGTH = as_int(env("MAX_CONTENT_LENGTH"), 64 * 1024)
         self.CORS_ORIGINS = as_list(env("CORS_ORIGINS"))
         self.FRONTEND_URL = env("FRONTEND_URL", "http://localhost:3000").rstrip("/")
+        # Passkeys (WebAuthn). Unset: the relying party is the frontend's host, and
+        # the ceremonies are accepted from its origin (filled in by `load_config`,
+        # after the overrides, from the FRONTEND_URL in force).
+        self.WEBAUTHN_RP_ID = env("WEBAUTHN_RP_ID") or None
+        self.WEBAUTHN_RP_NAME = env("WEBAUTHN_RP_NAME") or "auth-server"
+        self.WEBAUTHN_ORIGINS = as_list(env("WEBAUTHN_ORIGINS"))
         self.TRUSTED_PROXY_COUNT = as_int(env("TRUSTED_PROXY_COUNT"), 0)
         # gunicorn workers (gunicorn.conf.py reads the same variable, default 2).
         self.WEB_CONCURRENCY = as_int(env("WEB_CONCURRENCY"), 2)
@@ -349,6 +367,7 @@ def load_config(overrides=None):
         key: getattr(config_obj, key) for key in dir(config_obj) if key.isupper()
     }
     settings.update(overrides)
+    fill_webauthn_defaults(settings)
     if (
         "SQLALCHEMY_DATABASE_URI" in overrides
         and "SQLALCHEMY_ENGINE_OPTIONS" not in overrides
@@ -362,6 +381,20 @@ def load_config(overrides=None):
         for key in ("SECRET_KEY", "JWT_SECRET_KEY"):
             settings[key] = settings.get(key) or secrets.token_urlsafe(48)
     return settings
+
+
+def webauthn_relying_party(settings):
+    """(RP id, origins) of passkeys: as set, else FRONTEND_URL's host and origin."""
+    frontend = settings.get("FRONTEND_URL") or ""
+    rp_id = settings.get("WEBAUTHN_RP_ID") or url_host(frontend)
+    origins = list(settings.get("WEBAUTHN_ORIGINS") or [url_origin(frontend)])
+    return rp_id, origins
+
+
+def fill_webauthn_defaults(settings):
+    rp_id, origins = webauthn_relying_party(settings)
+    settings["WEBAUTHN_RP_ID"] = rp_id
+    settings["WEBAUTHN_ORIGINS"] = origins
 
 
 def fill_development_secrets(settings):

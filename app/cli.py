@@ -15,6 +15,7 @@ from marshmallow import ValidationError
 from app import clock
 from app.audit.trail import purge_events
 from app.auth.keys import ASYMMETRIC, write_key_pair
+from app.auth.passkey_ceremony import purge_challenges
 from app.auth.sessions import purge_sessions
 from app.errors import ApiError
 from app.guard import settings_checks
@@ -49,13 +50,16 @@ def setting_unless_given(value, setting):
     help="Keep audit events this long [AUDIT_RETENTION_DAYS].",
 )
 def purge(retention_days, audit_retention_days):
-    """Delete ended sessions and audit events older than their retention."""
+    """Delete ended sessions and audit events older than their retention, and
+    expired passkey challenges."""
     days = setting_unless_given(retention_days, "SESSION_RETENTION_DAYS")
     deleted = purge_sessions(retention_days=days)
     click.echo(f"Deleted {deleted} sessions ended more than {days} days ago.")
     audit_days = setting_unless_given(audit_retention_days, "AUDIT_RETENTION_DAYS")
     pruned = purge_events(retention_days=audit_days)
     click.echo(f"Deleted {pruned} audit events older than {audit_days} days.")
+    expired = purge_challenges()
+    click.echo(f"Deleted {expired} expired passkey challenges.")
 
 
 @auth_cli.command("doctor")

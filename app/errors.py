@@ -101,6 +101,62 @@ class MfaNotPending(ApiError):
     message = "No authenticator setup is pending; start with POST /mfa/totp/setup."
 
 
+class PasskeyInvalid(ApiError):
+    code = "passkey_invalid"
+    message = "The passkey's answer could not be verified."
+
+
+class PasskeySignInRefused(PasskeyInvalid):
+    # 401 at sign-in, as a wrong password; 400 where the caller is signed in.
+    status = 401
+
+
+class PasskeyChallengeInvalid(ApiError):
+    code = "passkey_challenge_invalid"
+    message = (
+        "The passkey challenge is unknown, used, expired or not yours; "
+        "ask for new options."
+    )
+
+
+class UnknownPasskey(ApiError):
+    status = 401
+    code = "passkey_unknown"
+    message = "This passkey is not registered here."
+
+
+class PasskeyCloned(ApiError):
+    status = 401
+    code = "passkey_cloned"
+    message = (
+        "This passkey's signature counter went backwards: a copy of it may be in "
+        "use. Sign-in refused."
+    )
+
+    def __init__(self, *, user_id, passkey_id):
+        super().__init__()
+        self.user_id = user_id
+        self.passkey_id = passkey_id
+
+
+class PasskeyExists(ApiError):
+    status = 409
+    code = "passkey_exists"
+    message = "This authenticator is already registered."
+
+
+class PasskeyNotFound(ApiError):
+    status = 404
+    code = "passkey_not_found"
+    message = "No such passkey."
+
+
+class NoPasskeys(ApiError):
+    status = 409
+    code = "passkey_not_registered"
+    message = "This account has no passkey; use another second factor."
+
+
 class TokenMissing(ApiError):
     status = 401
     code = "token_missing"

@@ -39,6 +39,11 @@ MFA_FAILED = "mfa_failed"
 MFA_STEPPED_UP = "mfa_stepped_up"
 RECOVERY_CODES_REGENERATED = "recovery_codes_regenerated"
 ROLE_CHANGED = "role_changed"
+PASSKEY_ADDED = "passkey_added"
+PASSKEY_REMOVED = "passkey_removed"
+PASSKEY_SIGN_IN = "passkey_sign_in"
+# A passkey's signature counter went backwards: a copy of the authenticator is in use.
+PASSKEY_CLONE_DETECTED = "passkey_clone_detected"
 # The account's owner followed a "This wasn't me" link of an alert mail.
 COMPROMISE_REPORTED = "compromise_reported"
 # Admin API reads (app/admin): who looked at what is part of the trail too.
@@ -75,6 +80,10 @@ AUDITED = frozenset(
         MFA_FAILED,
         MFA_STEPPED_UP,
         RECOVERY_CODES_REGENERATED,
+        PASSKEY_ADDED,
+        PASSKEY_REMOVED,
+        PASSKEY_SIGN_IN,
+        PASSKEY_CLONE_DETECTED,
     }
 )
 
@@ -82,6 +91,7 @@ AUDITED = frozenset(
 # The events that have a Prometheus counter (see app/observability/metrics.py).
 COUNTERS = {
     LOGIN_OK: metrics.LOGINS.labels("ok"),
+    PASSKEY_SIGN_IN: metrics.LOGINS.labels("ok"),
     LOGIN_FAILED: metrics.LOGINS.labels("failed"),
     REFRESHED: metrics.REFRESHES,
     REUSE_DETECTED: metrics.REUSE_DETECTIONS,
@@ -100,7 +110,8 @@ def emit(event, *, actor=None, **fields):
     `actor`: a `trail.Actor`; by default the user of `user_id`, else the system.
     `fields` must never hold a secret or a token.
     """
-    level = logging.WARNING if event in {REUSE_DETECTED, RATE_LIMITED} else logging.INFO
+    warned = {REUSE_DETECTED, RATE_LIMITED, PASSKEY_CLONE_DETECTED}
+    level = logging.WARNING if event in warned else logging.INFO
     logged = fields if actor is None else {**fields, "actor": actor.kind}
     log.log(level, event, extra={"event": event, "fields": logged})
     if event in AUDITED and (fields.get("user_id") or actor is not None):

@@ -9,7 +9,12 @@ import logging
 from dataclasses import dataclass
 
 from app.auth.keys import HS256, KeyConfigError, load_keyset
-from config import MIN_SECRET_LENGTH, WEAK_SECRETS
+from config import (
+    MIN_SECRET_LENGTH,
+    WEAK_SECRETS,
+    url_host,
+    webauthn_relying_party,
+)
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +133,39 @@ def cors_origins_check(config):
     )
 
 
+def within_rp_id(host, rp_id):
+    """A host may use an RP ID that is itself or a parent domain of it (WebAuthn)."""
+    return bool(rp_id) and (host == rp_id or host.endswith(f".{rp_id}"))
+
+
+def webauthn_check(config):
+    rp_id, origins = webauthn_relying_party(config)
+    rp_id = rp_id.lower()
+    frontend_host = url_host(config.get("FRONTEND_URL") or "")
+    outside = [
+        origin
+        for origin in origins
+        if not origin.lower().startswith("https://")
+        or not within_rp_id(url_host(origin), rp_id)
+    ]
+    if not within_rp_id(frontend_host, rp_id):
+        problem = (
+            f"WEBAUTHN_RP_ID is {rp_id or 'unset'} but the frontend's host is "
+            f"{frontend_host or 'unset'}: browsers would refuse every passkey"
+        )
+    else:
+        problem = (
+            f"WEBAUTHN_ORIGINS allows {', '.join(outside)}: passkey origins must be "
+            f"https pages on {rp_id}"
+        )
+    return check(
+        "WEBAUTHN_RP_ID",
+        within_rp_id(frontend_host, rp_id) and not outside,
+        f"passkeys belong to {rp_id}",
+        problem,
+    )
+
+
 def settings_checks(config, workers=None):
     """Every production check, passing or not, in a stable order."""
     rounds = config.get("BCRYPT_ROUNDS") or 0
@@ -163,6 +201,7 @@ def settings_checks(config, workers=None):
             f"mailed links start with {frontend}",
             f"FRONTEND_URL is {frontend or 'unset'}: mailed links must be https",
         ),
+        webauthn_check(config),
         check(
             "MAIL_SERVER",
             config.get("MAIL_SERVER"),

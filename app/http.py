@@ -11,8 +11,10 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from app.errors import ApiError, InvalidJSON
 
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-# The payloads are flat objects; anything deeper is refused before it costs anything.
-MAX_JSON_DEPTH = 2
+# The deepest payload is a passkey's answer (body > credential > response or
+# clientExtensionResults > an extension's results > values); anything deeper is
+# refused before it costs anything.
+MAX_JSON_DEPTH = 5
 
 
 class UnsupportedMediaType(ApiError):

@@ -158,7 +158,13 @@ LIMITS = (
     RateLimit("auth.refresh_token", PER_IP, "RATELIMIT_REFRESH", "60 per minute"),
     # The second step of a login: every attempt per IP; wrong codes per account
     # (the mfaToken's) with those of step-up, recovery codes, confirm and disable.
-    RateLimit("auth.mfa_verify", PER_IP, "RATELIMIT_MFA_IP", "20 per minute"),
+    RateLimit(
+        "auth.mfa_verify",
+        PER_IP,
+        "RATELIMIT_MFA_IP",
+        "20 per minute",
+        shared="mfa-ip",
+    ),
     *(
         RateLimit(
             endpoint,
@@ -168,6 +174,26 @@ LIMITS = (
             **MFA_FAILURES,
         )
         for endpoint in MFA_CODE_ENDPOINTS
+    ),
+    # Passwordless sign-in: its options (each stores a challenge) and its answers,
+    # per IP in one counter; the passkey options of a login's second step with
+    # that step's own attempts.
+    *(
+        RateLimit(
+            endpoint,
+            PER_IP,
+            "RATELIMIT_PASSKEY_LOGIN",
+            "20 per minute",
+            shared="passkey-login-ip",
+        )
+        for endpoint in ("auth.passkey_login_options", "auth.passkey_login_verify")
+    ),
+    RateLimit(
+        "auth.mfa_passkey_options",
+        PER_IP,
+        "RATELIMIT_MFA_IP",
+        "20 per minute",
+        shared="mfa-ip",
     ),
     # Enrolling and disabling check the password: failed logins of the account.
     *(

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
@@ -177,6 +178,14 @@ def _stop(process):
         with suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=STOP_TIMEOUT)
+
+
+def on_localhost(url):
+    """The same server named `localhost`: what a browser test needs where an IP
+    address will not do (a WebAuthn RP id, redirect URIs). The servers still listen
+    on 127.0.0.1, which browsers and clients reach for `localhost`."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=f"localhost:{parts.port}"))
 
 
 @contextmanager

@@ -38,3 +38,13 @@ def admin_user(user_id, action=""):
 
 
 COMPROMISED = f"{AUTH}/compromised"
+PASSKEYS = f"{AUTH}/passkeys"
+PASSKEY_REGISTER_OPTIONS = f"{PASSKEYS}/register/options"
+PASSKEY_REGISTER_VERIFY = f"{PASSKEYS}/register/verify"
+PASSKEY_LOGIN_OPTIONS = f"{PASSKEYS}/login/options"
+PASSKEY_LOGIN_VERIFY = f"{PASSKEYS}/login/verify"
+MFA_PASSKEY_OPTIONS = f"{MFA}/passkey/options"
+
+
+def passkey(passkey_id):
+    return f"{PASSKEYS}/{passkey_id}"

@@ -9,6 +9,7 @@ from app import clock, events
 from app.admin.access import user_has_mfa
 from app.audit.trail import Actor
 from app.auth import account_mail
+from app.auth.passkeys import count_passkeys
 from app.auth.sessions import (
     REVOKED_BY_ADMIN,
     REVOKED_DEACTIVATED,
@@ -92,14 +93,19 @@ def user_detail(*, admin, user_id):
     last_sign_in_at = db.session.scalar(
         select(func.max(AuditEvent.occurred_at)).where(
             AuditEvent.user_id == user.id,
-            AuditEvent.type.in_((events.LOGIN_OK, events.REGISTERED)),
+            AuditEvent.type.in_(
+                (events.LOGIN_OK, events.PASSKEY_SIGN_IN, events.REGISTERED)
+            ),
         )
     )
     events.emit(
         events.ADMIN_USER_VIEWED, actor=Actor.admin(admin.id), user_id=str(user.id)
     )
     db.session.commit()
-    user.second_factors = {"mfa_enabled": user_has_mfa(user), "passkeys": 0}
+    user.second_factors = {
+        "mfa_enabled": user_has_mfa(user),
+        "passkeys": count_passkeys(user.id),
+    }
     user.active_sessions = active_sessions
     user.last_sign_in_at = last_sign_in_at
     return user

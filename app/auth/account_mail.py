@@ -17,6 +17,7 @@ KIND_PASSWORD_RESET = "password_reset"
 KIND_PASSWORD_CHANGED = "password_changed"
 KIND_VERIFY_EMAIL = "verify_email"
 KIND_MFA_CHANGED = "mfa_changed"
+KIND_PASSKEY_CHANGED = "passkey_changed"
 
 
 def frontend_link(path, **params):
@@ -110,3 +111,18 @@ def queue_mfa_changed(*, user, enabled, device):
         device=device or "an unknown device",
     )
     return outbox.enqueue(content, kind=KIND_MFA_CHANGED)
+
+
+def queue_passkey_changed(*, user, added, name, device):
+    """Queue the notice that a passkey was added to the account or removed."""
+    change = "added to" if added else "removed from"
+    content = render(
+        user=user,
+        subject=f"A passkey was {change} your account",
+        template="passkey_changed",
+        change=change,
+        passkey_name=name,
+        when=clock.now().strftime("%Y-%m-%d %H:%M UTC"),
+        device=device or "an unknown device",
+    )
+    return outbox.enqueue(content, kind=KIND_PASSKEY_CHANGED)

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from app import clock, events
 from app.auth import account_mail, devices, passwords, sessions, totp
+from app.auth import passkey_ceremony as ceremony
 from app.auth.secret_box import seal, unseal
 from app.auth.tokens import (
     SECOND_FACTOR_AMR,
@@ -30,21 +31,35 @@ from app.errors import (
     MfaNotEnabled,
     MfaNotPending,
     MfaRequired,
+    NoPasskeys,
+    PasskeyChallengeInvalid,
+    PasskeyCloned,
     TokenExpired,
     TokenInvalid,
     WrongMfaCode,
     WrongOldPassword,
 )
 from app.extensions import db
-from app.models import MfaChallenge, RecoveryCode, TotpCredential, User, UserSession
+from app.models import (
+    MfaChallenge,
+    Passkey,
+    RecoveryCode,
+    TotpCredential,
+    User,
+    UserSession,
+)
+from app.models.passkey import CHALLENGE_MFA
 
 METHODS = ("totp", "recovery_code")
+# Offered too when the account has a passkey (POST /mfa/passkey/options).
+PASSKEY_METHOD = "webauthn"
 MAX_CHALLENGE_FAILURES = 5
 RECOVERY_CODE_COUNT = 10
 # 16 base32 characters: 80 random bits, so a plain SHA-256 of one is safe to store.
 RECOVERY_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
 RECOVERY_GROUPS = 4
 SECOND_FACTOR_SESSION_AMR = "pwd otp"
+PASSKEY_FACTOR_SESSION_AMR = "pwd hwk"
 CHALLENGES = MfaChallenge.__table__
 USERS = User.__table__
 
@@ -211,6 +226,48 @@ def spend_second_factor(user_id, *, code=None, recovery_code=None, error):
         spend_totp_code(credential, code, error=error)
 
 
+def passkeys_of(user_id):
+    return db.session.scalars(select(Passkey).where(Passkey.user_id == user_id)).all()
+
+
+def has_passkeys(user_id):
+    return bool(
+        db.session.scalar(
+            select(func.count()).select_from(Passkey).where(Passkey.user_id == user_id)
+        )
+    )
+
+
+def spend_passkey(challenge, credential):
+    """Check and spend a passkey's answer to this login's challenge.
+
+    Any failure is InvalidMfaCode (a wrong second factor, counted as one), except a
+    cloned authenticator: PasskeyCloned, for its security event.
+    """
+    assertion = ceremony.parse_assertion(credential, error=InvalidMfaCode)
+    try:
+        ceremony.spend_challenge(
+            assertion.challenge,
+            purpose=CHALLENGE_MFA,
+            user_id=challenge.user_id,
+            mfa_jti=challenge.jti,
+        )
+    except PasskeyChallengeInvalid as refused:
+        raise InvalidMfaCode(refused.message) from None
+    passkey = db.session.scalar(
+        select(Passkey).where(
+            Passkey.credential_id == assertion.credential_id,
+            Passkey.user_id == challenge.user_id,
+        )
+    )
+    if passkey is None:
+        raise InvalidMfaCode("This passkey is not one of this account's.")
+    verified = ceremony.verify_assertion(
+        assertion, passkey=passkey, error=InvalidMfaCode
+    )
+    ceremony.record_use(passkey, verified)
+
+
 # Login
 
 
@@ -232,7 +289,8 @@ def begin_challenge(*, user, transport, device_id, new_device):
         )
     )
     token = mint_mfa_token(subject=str(user.id), jti=jti, ttl=ttl)
-    return Challenge(mfa_token=token, mfa_token_expires_in=ttl)
+    methods = METHODS + ((PASSKEY_METHOD,) if has_passkeys(user.id) else ())
+    return Challenge(mfa_token=token, mfa_token_expires_in=ttl, methods=methods)
 
 
 def live_challenge(claims, transport):
@@ -266,8 +324,29 @@ def count_failure(jti):
     db.session.commit()
 
 
-def verify_login(*, mfa_token, code, recovery_code, transport, user_agent, ip):
-    """The login's second step: (user, session, device token), as a login answers."""
+def passkey_options(*, mfa_token, transport):
+    """Request options for the login's second factor, limited to the account's
+    passkeys; the challenge is bound to this mfaToken."""
+    claims = verify_mfa_token(mfa_token)
+    challenge = live_challenge(claims, transport)
+    allowed = passkeys_of(challenge.user_id)
+    if not allowed:
+        raise NoPasskeys()
+    passkey_challenge = ceremony.new_challenge(
+        purpose=CHALLENGE_MFA, user_id=challenge.user_id, mfa_jti=challenge.jti
+    )
+    options = ceremony.request_options(challenge=passkey_challenge, allowed=allowed)
+    db.session.commit()
+    return options
+
+
+def verify_login(
+    *, mfa_token, code, recovery_code, transport, user_agent, ip, credential=None
+):
+    """The login's second step: (user, session, device token), as a login answers.
+
+    The factor: a TOTP `code`, a `recovery_code` or a passkey's `credential`.
+    """
     claims = verify_mfa_token(mfa_token)
     challenge = live_challenge(claims, transport)
     now = clock.now()
@@ -285,12 +364,20 @@ def verify_login(*, mfa_token, code, recovery_code, transport, user_agent, ip):
         db.session.rollback()
         raise TokenInvalid()
     try:
-        spend_second_factor(
-            challenge.user_id,
-            code=code,
-            recovery_code=recovery_code,
-            error=InvalidMfaCode,
-        )
+        if credential is not None:
+            spend_passkey(challenge, credential)
+        else:
+            spend_second_factor(
+                challenge.user_id,
+                code=code,
+                recovery_code=recovery_code,
+                error=InvalidMfaCode,
+            )
+    except PasskeyCloned as cloned:
+        db.session.rollback()
+        count_failure(challenge.jti)
+        ceremony.record_clone(cloned)
+        raise
     except InvalidMfaCode:
         db.session.rollback()
         count_failure(challenge.jti)
@@ -300,9 +387,13 @@ def verify_login(*, mfa_token, code, recovery_code, transport, user_agent, ip):
     user_session = sessions.open_session(
         user=user, transport=transport, user_agent=user_agent, ip=ip
     )
-    user_session.amr = SECOND_FACTOR_SESSION_AMR
+    if credential is not None:
+        user_session.amr = PASSKEY_FACTOR_SESSION_AMR
+        method = PASSKEY_METHOD
+    else:
+        user_session.amr = SECOND_FACTOR_SESSION_AMR
+        method = "recovery_code" if recovery_code is not None else "totp"
     user_session.auth_time = now
-    method = "recovery_code" if recovery_code is not None else "totp"
     events.emit(
         events.LOGIN_OK,
         user_id=str(user.id),

@@ -25,6 +25,17 @@ from app.schemas.mfa import (
 )
 
 CODE = "123456"
+PASSKEY_ASSERTION = {
+    "id": "kT6s0u2m1cVx8WcQyq1v7A",
+    "rawId": "kT6s0u2m1cVx8WcQyq1v7A",
+    "type": "public-key",
+    "response": {
+        "clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uZ2V0IiwiLi4uIjoiLi4uIn0",
+        "authenticatorData": "SZYN5YgOjGh0NBcPZHZgW4_krrmihjLHmVzzuoMdl2MdAAAAAA",
+        "signature": "MEUCIQCv...",
+    },
+    "clientExtensionResults": {},
+}
 ENROLMENT = {
     "secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
     "otpauthUri": "otpauth://totp/auth-server:ada@example.com?secret=JBSWY3DPEHPK3PXP"
@@ -83,7 +94,7 @@ def mfa_totp_confirm(body):
 @operation(
     tag="mfa",
     errors={
-        401: ["invalid_mfa_code", "token_invalid", "token_expired"],
+        401: ["invalid_mfa_code", "token_invalid", "token_expired", "passkey_cloned"],
         403: ["account_disabled"],
     },
     auth_mode=True,
@@ -107,20 +118,27 @@ def mfa_totp_confirm(body):
             "Recovery code",
             {"mfaToken": ex.MFA_TOKEN, "recoveryCode": ex.RECOVERY_CODE},
         ),
+        "passkey": example(
+            "Passkey (options from POST /mfa/passkey/options)",
+            {"mfaToken": ex.MFA_TOKEN, "credential": PASSKEY_ASSERTION},
+        ),
     },
 )
 def mfa_verify(body):
     """Finish a login with its second factor.
 
-    The `mfaToken` of the login and a `code` or a `recoveryCode`; the request
-    says the same `X-Auth-Mode` as the login. Answers what a login answers. A
-    wrong code is 401 `invalid_mfa_code`; a used, dead (5 wrong codes) or foreign
-    token 401 `token_invalid`, an old one `token_expired`.
+    The `mfaToken` of the login and a `code`, a `recoveryCode` or a passkey's
+    `credential`; the request says the same `X-Auth-Mode` as the login. Answers
+    what a login answers. A wrong code or passkey answer is 401
+    `invalid_mfa_code`; a used, dead (5 wrong codes) or foreign token 401
+    `token_invalid`, an old one `token_expired`; a cloned passkey (its counter
+    went backwards) 401 `passkey_cloned`.
     """
     user, user_session, device_token = mfa.verify_login(
         mfa_token=body["mfa_token"],
         code=body.get("code"),
         recovery_code=body.get("recovery_code"),
+        credential=body.get("credential"),
         transport=requested_transport(),
         user_agent=user_agent(),
         ip=client_ip(),

@@ -46,7 +46,8 @@ MFA_CLAIMS = ("iss", "aud", "sub", "jti", "iat", "exp")
 # acr of a session: a password alone, or a password and a second factor.
 ACR_PASSWORD = "aal1"
 ACR_SECOND_FACTOR = "aal2"
-SECOND_FACTOR_AMR = frozenset({"otp"})
+# "hwk": a passkey (a hardware-bound key that verified its user).
+SECOND_FACTOR_AMR = frozenset({"otp", "hwk"})
 # One codec for the process: PyJWT's own object, configured, never changed after.
 CODEC = pyjwt.PyJWT(options={"verify_sub": True, "verify_jti": True})
 

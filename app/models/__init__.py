@@ -4,6 +4,7 @@ from app.models.audit_event import AuditEvent
 from app.models.mfa import MfaChallenge, RecoveryCode, TotpCredential
 from app.models.one_time_token import OneTimeToken
 from app.models.outbox import OutboxMail
+from app.models.passkey import Passkey, PasskeyChallenge
 from app.models.session import UserSession
 from app.models.user import User
 
@@ -12,6 +13,8 @@ __all__ = [
     "MfaChallenge",
     "OneTimeToken",
     "OutboxMail",
+    "Passkey",
+    "PasskeyChallenge",
     "RecoveryCode",
     "TotpCredential",
     "User",

@@ -37,7 +37,15 @@ TAGS = [
     {"name": "sessions", "description": "Refresh, logout and the session list."},
     {"name": "password", "description": "Password reset and change."},
     {"name": "email", "description": "Email verification."},
-    {"name": "mfa", "description": "Two-factor sign-in (TOTP, recovery codes)."},
+    {
+        "name": "mfa",
+        "description": "Two-factor sign-in (TOTP, recovery codes, a passkey).",
+    },
+    {
+        "name": "passkeys",
+        "description": "Passkeys (WebAuthn): add, list, remove, sign in without "
+        "a password.",
+    },
     {"name": "users", "description": "The caller's profile and security feed."},
     {
         "name": "admin",

@@ -3,7 +3,7 @@
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from app.schemas.auth import PASSWORD_INPUT_LENGTH
-from app.schemas.base import CamelSchema, Text
+from app.schemas.base import CamelSchema, Text, camelcase
 
 # ASCII digits only: `\d` would also take full-width and other Unicode digits.
 TOTP_CODE = [
@@ -51,7 +51,10 @@ class OneFactorSchema(CamelSchema):
     @validates_schema
     def _one_factor(self, data, **kwargs):
         if sum(name in data for name in self.exactly_one_of) != 1:
-            raise ValidationError("Provide exactly one of code and recoveryCode.")
+            names = [camelcase(name) for name in self.exactly_one_of]
+            raise ValidationError(
+                f"Provide exactly one of {', '.join(names[:-1])} and {names[-1]}."
+            )
 
 
 class MfaSetupSchema(CamelSchema):
@@ -63,7 +66,19 @@ class MfaCodeSchema(CamelSchema):
 
 
 class MfaVerifySchema(OneFactorSchema):
+    """The login's second factor: a code, a recovery code or a passkey's answer."""
+
+    exactly_one_of = ("code", "recovery_code", "credential")
+
     mfa_token = fields.String(required=True, load_only=True, validate=MFA_TOKEN_LENGTH)
+    credential = fields.Dict(
+        keys=fields.String(),
+        load_only=True,
+        metadata={
+            "description": "A passkey's answer to the options of "
+            "POST /mfa/passkey/options: `PublicKeyCredential.toJSON()`."
+        },
+    )
 
 
 class MfaStepUpSchema(OneFactorSchema):

@@ -23,7 +23,8 @@ class SessionSchema(CamelSchema):
             "type": "array",
             "items": {"type": "string"},
             "description": "How the session was authenticated (RFC 8176): "
-            "`pwd`, and `otp` after a second factor.",
+            "`pwd`, and `otp` or `hwk` after a second factor; `hwk` and `user` "
+            "for a passkey sign-in.",
         },
     )
     acr = fields.Method(

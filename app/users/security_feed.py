@@ -42,6 +42,12 @@ WORDS = {
     events.MFA_FAILED: "A wrong two-factor code was entered.",
     events.MFA_STEPPED_UP: "You confirmed a sensitive action with your second factor.",
     events.RECOVERY_CODES_REGENERATED: "Your two-factor recovery codes were replaced.",
+    events.PASSKEY_ADDED: "A passkey was added to your account.",
+    events.PASSKEY_REMOVED: "A passkey was removed from your account.",
+    events.PASSKEY_SIGN_IN: "You signed in with a passkey.",
+    events.PASSKEY_CLONE_DETECTED: (
+        "A copy of one of your passkeys was used; we refused that sign-in."
+    ),
 }
 REASONS = {
     "wrong_password": "wrong password",

@@ -98,7 +98,7 @@ export async function login(email, password) {
   });
   if (data.mfaRequired) {
     pendingMfaToken = data.mfaToken;
-    return { mfaRequired: true };
+    return { mfaRequired: true, methods: data.methods };
   }
   accessToken = data.accessToken;
   return data;
@@ -160,3 +160,54 @@ export const updateName = (name) =>
 export const listSessions = () => call("/auth/sessions").then((data) => data.sessions);
 export const endSession = (id) =>
   call(`/auth/sessions/${encodeURIComponent(id)}`, { method: "DELETE" });
+
+// Passkeys (WebAuthn). The server's options are the WebAuthn JSON forms: the browser
+// parses them as they are, and the credential goes back as its own toJSON().
+const creationOptions = (json) => PublicKeyCredential.parseCreationOptionsFromJSON(json);
+const requestOptions = (json) => PublicKeyCredential.parseRequestOptionsFromJSON(json);
+
+/** Add a passkey of this device to the signed-in account. */
+export async function addPasskey(name) {
+  const options = await call("/auth/passkeys/register/options", { method: "POST" });
+  const credential = await navigator.credentials.create({ publicKey: creationOptions(options) });
+  const data = await call("/auth/passkeys/register/verify", {
+    method: "POST",
+    body: { credential: credential.toJSON(), name },
+  });
+  return data.passkey;
+}
+
+export const listPasskeys = () => call("/auth/passkeys").then((data) => data.passkeys);
+export const deletePasskey = (id) =>
+  call(`/auth/passkeys/${encodeURIComponent(id)}`, { method: "DELETE" });
+
+/** Sign in without a password: the browser offers this site's passkeys. */
+export async function loginWithPasskey() {
+  const options = await send("/auth/passkeys/login/options", { method: "POST", auth: false });
+  const credential = await navigator.credentials.get({ publicKey: requestOptions(options) });
+  const data = await send("/auth/passkeys/login/verify", {
+    method: "POST",
+    body: { credential: credential.toJSON() },
+    auth: false,
+  });
+  accessToken = data.accessToken;
+  return data;
+}
+
+/** The login's second step with a passkey instead of a code. */
+export async function verifyMfaWithPasskey() {
+  const options = await send("/auth/mfa/passkey/options", {
+    method: "POST",
+    body: { mfaToken: pendingMfaToken },
+    auth: false,
+  });
+  const credential = await navigator.credentials.get({ publicKey: requestOptions(options) });
+  const data = await send("/auth/mfa/verify", {
+    method: "POST",
+    body: { mfaToken: pendingMfaToken, credential: credential.toJSON() },
+    auth: false,
+  });
+  pendingMfaToken = null;
+  accessToken = data.accessToken;
+  return data;
+}

@@ -17,9 +17,10 @@ function showLogin(status = "Log in or register.") {
   setView("login", status);
 }
 
-function askSecondFactor() {
+function askSecondFactor(methods = []) {
   $("login-form").hidden = true;
   $("mfa-form").hidden = false;
+  $("mfa-passkey").hidden = !methods.includes("webauthn");
   setView("login", "Enter the code from your authenticator app.");
   $("mfa-code").focus();
 }
@@ -118,11 +119,40 @@ function renderSessions(sessions) {
   $("sessions").tBodies[0].replaceChildren(...rows);
 }
 
+function renderPasskeys(passkeys) {
+  const items = passkeys.map((passkey) => {
+    const li = document.createElement("li");
+    li.dataset.passkeyId = passkey.id;
+    const name = document.createElement("span");
+    name.className = "passkey-name";
+    name.textContent = passkey.name;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "passkey-delete";
+    button.textContent = "Remove";
+    button.addEventListener("click", () =>
+      run(async () => {
+        await api.deletePasskey(passkey.id);
+        renderPasskeys(await api.listPasskeys());
+        $("status").textContent = "Passkey removed.";
+      }),
+    );
+    li.append(name, " ", button);
+    return li;
+  });
+  $("passkeys").replaceChildren(...items);
+}
+
 async function showProfile() {
-  // Both calls may meet an expired access token; they share one refresh.
-  const [user, sessions] = await Promise.all([api.getProfile(), api.listSessions()]);
+  // The calls may meet an expired access token; they share one refresh.
+  const [user, sessions, passkeys] = await Promise.all([
+    api.getProfile(),
+    api.listSessions(),
+    api.listPasskeys(),
+  ]);
   renderUser(user);
   renderSessions(sessions);
+  renderPasskeys(passkeys);
   setView("profile", `Logged in as ${user.email}`);
 }
 
@@ -139,7 +169,7 @@ function onSubmit(id, handler) {
 
 onSubmit("login-form", async (form) => {
   const answer = await api.login(form.get("email"), form.get("password"));
-  if (answer.mfaRequired) askSecondFactor();
+  if (answer.mfaRequired) askSecondFactor(answer.methods);
   else await showProfile();
 });
 
@@ -158,6 +188,27 @@ onSubmit("mfa-confirm-form", async (form) => {
   renderUser(await api.getProfile());
   $("status").textContent = "Two-factor sign-in is on.";
 });
+
+onSubmit("passkey-add-form", async (form) => {
+  await api.addPasskey(form.get("name").trim());
+  renderPasskeys(await api.listPasskeys());
+  $("status").textContent = "Passkey added.";
+});
+
+$("passkey-login").addEventListener("click", () =>
+  run(async () => {
+    await api.loginWithPasskey();
+    await showProfile();
+  }),
+);
+
+$("mfa-passkey").addEventListener("click", () =>
+  run(async () => {
+    await api.verifyMfaWithPasskey();
+    showLogin();
+    await showProfile();
+  }),
+);
 
 onSubmit("register-form", async (form) => {
   await api.register(form.get("name"), form.get("email"), form.get("password"));

@@ -18,7 +18,7 @@ import pyotp
 import pytest
 
 from tests.helpers import run_apart, skip_or_fail
-from tests.servers import ROOT, run_gunicorn, static_site
+from tests.servers import ROOT, on_localhost, run_gunicorn, static_site
 from tests.urls import LOGOUT, MFA_CONFIRM, MFA_SETUP, REGISTER
 
 E2E_DIR = Path(__file__).resolve().parent
@@ -64,27 +64,39 @@ class Live:
     api: str
     spa: str
     other: str
+    # The passkeys' relying party: the host of the API's FRONTEND_URL (the SPA).
+    rp_id: str = "localhost"
 
 
 @pytest.fixture(scope="session")
 def live(tmp_path_factory):
-    """The API (CORS for the SPA's origin only), the SPA, and a site not allowed."""
+    """The API (CORS for the SPA's origin only), the SPA, and a site not allowed.
+
+    All three by the name `localhost`, not 127.0.0.1: a WebAuthn RP id (and an
+    OpenID Connect redirect host) cannot be an IP address. The API and the SPA
+    stay same-site (ports do not count), so the SameSite refresh cookie works.
+    """
     workdir = tmp_path_factory.mktemp("e2e")
     other_dir = workdir / "other-site"
     other_dir.mkdir()
     spa_overrides = {}
     with ExitStack() as stack:
-        spa = stack.enter_context(static_site(SPA_DIR, spa_overrides))
-        other = stack.enter_context(static_site(other_dir, {"/": OTHER_SITE_PAGE}))
+        spa = on_localhost(stack.enter_context(static_site(SPA_DIR, spa_overrides)))
+        other = on_localhost(
+            stack.enter_context(static_site(other_dir, {"/": OTHER_SITE_PAGE}))
+        )
         api_env = {
             "APP_ENV": "development",
             "CORS_ORIGINS": spa,
+            # Mailed links, and the passkeys' RP id (localhost) and origin (the SPA).
+            "FRONTEND_URL": spa,
             # Plain http: a Secure cookie is not what a dev server sets.
             "COOKIE_SECURE": "false",
             "COOKIE_SAMESITE": "Strict",
             "ACCESS_TOKEN_TTL": ACCESS_TOKEN_TTL,
         }
-        api = stack.enter_context(run_gunicorn(workdir, workers=2, env=api_env)).url
+        server = stack.enter_context(run_gunicorn(workdir, workers=2, env=api_env))
+        api = on_localhost(server.url)
         spa_overrides["/config.js"] = f'export const API_BASE = "{api}";\n'
         yield Live(api=api, spa=spa, other=other)
 

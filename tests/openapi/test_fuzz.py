@@ -55,6 +55,7 @@ UNSAYABLE = {
     "mfaTotpDisable": {},
     "mfaStepUp": {},
     "mfaRecoveryCodes": {},
+    "passkeyRegisterVerify": {},
 }
 # These check a password or a code against the account: 400 invalid_credentials or
 # invalid_mfa_code (API.md), which no schema can foresee either.
@@ -65,6 +66,8 @@ WRONG_SECRET = {
     "mfaTotpDisable": {"invalid_credentials", "invalid_mfa_code"},
     "mfaStepUp": {"invalid_mfa_code"},
     "mfaRecoveryCodes": {"invalid_mfa_code"},
+    # A passkey's answer is checked against a challenge the server handed out.
+    "passkeyRegisterVerify": {"passkey_invalid", "passkey_challenge_invalid"},
 }
 # Cursors are signed: a string of the declared pattern that the server never issued
 # is 400 invalid_cursor, which no schema can foresee.
