@@ -39,6 +39,15 @@ MFA_FAILED = "mfa_failed"
 MFA_STEPPED_UP = "mfa_stepped_up"
 RECOVERY_CODES_REGENERATED = "recovery_codes_regenerated"
 ROLE_CHANGED = "role_changed"
+# The account lifecycle (app/users/email_change.py, app/users/deletion.py).
+EMAIL_CHANGE_REQUESTED = "email_change_requested"
+EMAIL_CHANGED = "email_changed"
+EMAIL_CHANGE_REVERTED = "email_change_reverted"
+VERIFICATION_RESENT = "verification_resent"
+ACCOUNT_DELETION_REQUESTED = "account_deletion_requested"
+ACCOUNT_DELETED = "account_deleted"
+ACCOUNT_RESTORED = "account_restored"
+ACCOUNT_EXPORTED = "account_exported"
 # The account's owner followed a "This wasn't me" link of an alert mail.
 COMPROMISE_REPORTED = "compromise_reported"
 # Admin API reads (app/admin): who looked at what is part of the trail too.
@@ -75,6 +84,13 @@ AUDITED = frozenset(
         MFA_FAILED,
         MFA_STEPPED_UP,
         RECOVERY_CODES_REGENERATED,
+        EMAIL_CHANGE_REQUESTED,
+        EMAIL_CHANGED,
+        EMAIL_CHANGE_REVERTED,
+        ACCOUNT_DELETION_REQUESTED,
+        ACCOUNT_DELETED,
+        ACCOUNT_RESTORED,
+        ACCOUNT_EXPORTED,
     }
 )
 

@@ -55,6 +55,8 @@ UNSAYABLE = {
     "mfaTotpDisable": {},
     "mfaStepUp": {},
     "mfaRecoveryCodes": {},
+    "changeEmail": {"newEmail": {"This is the account's email address already."}},
+    "deleteMe": {},
 }
 # These check a password or a code against the account: 400 invalid_credentials or
 # invalid_mfa_code (API.md), which no schema can foresee either.
@@ -65,6 +67,8 @@ WRONG_SECRET = {
     "mfaTotpDisable": {"invalid_credentials", "invalid_mfa_code"},
     "mfaStepUp": {"invalid_mfa_code"},
     "mfaRecoveryCodes": {"invalid_mfa_code"},
+    "changeEmail": {"invalid_credentials"},
+    "deleteMe": {"invalid_credentials"},
 }
 # Cursors are signed: a string of the declared pattern that the server never issued
 # is 400 invalid_cursor, which no schema can foresee.
