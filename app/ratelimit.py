@@ -144,7 +144,9 @@ LIMITS = (
         )
     ),
     # Each request may mail the new address: an hourly cap per user.
-    RateLimit("users.change_email", PER_ACCOUNT, "RATELIMIT_EMAIL_CHANGE", "5 per hour"),
+    RateLimit(
+        "users.change_email", PER_ACCOUNT, "RATELIMIT_EMAIL_CHANGE", "5 per hour"
+    ),
     RateLimit("auth.register", PER_IP, "RATELIMIT_REGISTER", "10 per hour"),
     RateLimit(
         "auth.request_password_reset",

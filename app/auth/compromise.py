@@ -16,9 +16,10 @@ REVOKED_COMPROMISED = "compromised"
 def report_compromise(*, token):
     """Follow an alert's link: one transaction, all of it or nothing.
 
-    Ends every session, voids outstanding reset, verification and email-change links (and the
-    other alert links), queues a password-reset mail and records the event. A used,
-    expired or unknown token is 401 and changes nothing. Returns the sessions ended.
+    Ends every session, voids outstanding reset, verification and email-change links
+    (and the other alert links), queues a password-reset mail and records the event.
+    A used, expired or unknown token is 401 and changes nothing. Returns the sessions
+    ended.
     """
     record, user = account_tokens.find_token_user(
         raw=token, purpose=PURPOSE_COMPROMISED

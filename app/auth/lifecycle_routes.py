@@ -32,14 +32,24 @@ def signed_in_caller():
 @bp.post("/email/change/confirm")
 @operation(
     tag="email",
-    errors={**LINK_ERRORS, 401: [*LINK_ERRORS[401], "token_revoked"], 409: ["email_taken"]},
+    errors={
+        **LINK_ERRORS,
+        401: [*LINK_ERRORS[401], "token_revoked"],
+        409: ["email_taken"],
+    },
 )
 @response(
     UserDataSchema,
     examples={
         "changed": example(
             "Changed",
-            {"user": {**ex.USER, "email": "ada@new.example.com", "emailVerified": True}},
+            {
+                "user": {
+                    **ex.USER,
+                    "email": "ada@new.example.com",
+                    "emailVerified": True,
+                }
+            },
         )
     },
 )

@@ -21,7 +21,6 @@ from app.extensions import db
 from app.models import AuditEvent, OneTimeToken, OutboxMail, User
 from app.users.owned_data import OWNED_DATA
 
-
 DELETED = "Your account was deleted. Goodbye."
 SCHEDULED = (
     "Your account will be deleted after the grace period; sign in before then to "

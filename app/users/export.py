@@ -19,7 +19,15 @@ from app.schemas.base import UTCDateTimeField, camelcase
 from app.users.owned_data import EXPORTED_SECTIONS, OWNED_DATA
 
 EVENTS = AuditEvent.__table__
-EVENT_COLUMNS = ("id", "occurred_at", "type", "actor_type", "ip", "user_agent", "details")
+EVENT_COLUMNS = (
+    "id",
+    "occurred_at",
+    "type",
+    "actor_type",
+    "ip",
+    "user_agent",
+    "details",
+)
 PROFILE_FIELDS = (
     "id",
     "name",

@@ -169,7 +169,10 @@ def delete_me(body):
 
 @bp.get("/me/export")
 @operation(
-    tag="users", security=ACCESS, errors={403: ["mfa_required"]}, operation_id="exportMe"
+    tag="users",
+    security=ACCESS,
+    errors={403: ["mfa_required"]},
+    operation_id="exportMe",
 )
 @response(AccountExportSchema)
 @access_token_required
