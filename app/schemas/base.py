@@ -51,8 +51,9 @@ class NormalizedEmail(fields.Email):
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str):
             value = value.strip().lower()
-            if any(unicodedata.category(c) in EMAIL_FORBIDDEN_CATEGORIES for c in value):
-                raise ValidationError("Control or invisible characters are not allowed.")
+            categories = {unicodedata.category(char) for char in value}
+            if categories & EMAIL_FORBIDDEN_CATEGORIES:
+                raise ValidationError("Invisible or control characters are refused.")
         return super()._deserialize(value, attr, data, **kwargs)
 
 
