@@ -23,7 +23,8 @@ migrate: $(VENV)/.runtime
 
 run: migrate
 	@echo "API docs: http://$${HOST:-127.0.0.1}:$${PORT:-8000}/docs (contract: docs/API.md)"
-	@echo "Demo users: in another shell here, .venv/bin/flask users seed-demo"
+	@$(BIN)/flask dev first-start
+	@echo "Demo users: SEED_DEMO_USERS=true on first start, or .venv/bin/flask users seed-demo"
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 test: $(VENV)/.dev

@@ -132,6 +132,7 @@ class Config:
         self.ALERT_REFRESH_REUSE = as_bool(env("ALERT_REFRESH_REUSE"), True)
         self.ALERT_PASSWORD_CHANGED = as_bool(env("ALERT_PASSWORD_CHANGED"), True)
         self.COMPROMISED_LINK_TTL = as_int(env("COMPROMISED_LINK_TTL"), 7 * 86400)
+        self.ALERT_MFA_DISABLED = as_bool(env("ALERT_MFA_DISABLED"), True)
 
         # Two-factor sign-in (TOTP)
         self.MFA_ISSUER = env("MFA_ISSUER") or "auth-server"
@@ -144,6 +145,21 @@ class Config:
         self.BCRYPT_ROUNDS = as_int(env("BCRYPT_ROUNDS"), self.default_bcrypt_rounds())
         self.PASSWORD_RESET_TTL = as_int(env("PASSWORD_RESET_TTL"), 1800)
         self.EMAIL_VERIFY_TTL = as_int(env("EMAIL_VERIFY_TTL"), 86400)
+
+        # Account lifecycle (app/users/email_change.py, app/users/deletion.py)
+        # Login and refresh of an unverified account answer 403 email_unverified.
+        self.REQUIRE_EMAIL_VERIFICATION = as_bool(
+            env("REQUIRE_EMAIL_VERIFICATION"), False
+        )
+        self.EMAIL_CHANGE_TTL = as_int(env("EMAIL_CHANGE_TTL"), 86400)
+        self.EMAIL_REVERT_TTL = as_int(env("EMAIL_REVERT_TTL"), 7 * 86400)
+        # 0: DELETE /users/me erases at once; else the account waits this many days,
+        # restorable by signing in, until `flask auth purge` erases it.
+        self.ACCOUNT_DELETION_GRACE_DAYS = as_int(
+            env("ACCOUNT_DELETION_GRACE_DAYS"), 0
+        )
+        # `make run` creates the demo accounts on an empty database (development).
+        self.SEED_DEMO_USERS = as_bool(env("SEED_DEMO_USERS"), False)
 
         # Cookies
         self.COOKIE_SECURE = as_bool(env("COOKIE_SECURE"), self.default_cookie_secure())

@@ -1,4 +1,4 @@
-"""Flask commands: `flask auth`, `flask users`, `flask keys` and `flask mail`.
+"""Flask commands: `flask auth`, `flask users`, `flask keys`, `flask mail`, `flask dev`.
 
 `auth doctor` and `keys generate` also belong to the maintenance app (`flask --app
 maintenance ...`), which starts on settings the app refuses; nothing else does.
@@ -24,12 +24,14 @@ from app.models.user import ROLE_ADMIN, ROLE_USER
 from app.outbox import sender, store
 from app.schemas.auth import RegisterSchema
 from app.users import admin
+from app.users.deletion import purge_pending_deletions
 
 auth_cli = AppGroup("auth", help="Session housekeeping and settings checks.")
 users_cli = AppGroup("users", help="Manage accounts.")
 keys_cli = AppGroup("keys", help="JWT signing keys.")
 maintenance_auth_cli = AppGroup("auth", help="Settings checks.")
 mail_cli = AppGroup("mail", help="The outgoing mail outbox.")
+dev_cli = AppGroup("dev", help="Development helpers (refused in production).")
 # Rows listed per status by `flask mail status`.
 STATUS_LIST_LIMIT = 20
 
@@ -50,8 +52,11 @@ def setting_unless_given(value, setting):
     help="Keep audit events this long [AUDIT_RETENTION_DAYS].",
 )
 def purge(retention_days, audit_retention_days):
-    """Delete ended sessions and audit events older than their retention, and
-    expired passkey challenges."""
+    """Delete ended sessions and audit events older than their retention, expired
+    passkey challenges, and the accounts whose deletion grace period
+    (ACCOUNT_DELETION_GRACE_DAYS) is over."""
+    erased = purge_pending_deletions()
+    click.echo(f"Deleted {erased} accounts whose deletion grace period is over.")
     days = setting_unless_given(retention_days, "SESSION_RETENTION_DAYS")
     deleted = purge_sessions(retention_days=days)
     click.echo(f"Deleted {deleted} sessions ended more than {days} days ago.")
@@ -166,8 +171,21 @@ def demote_user(email):
     role_command(email, ROLE_USER)
 
 
+def echo_demo_accounts(accounts):
+    for account in accounts:
+        if account.password is None:
+            click.echo(f"{account.email}  (exists already; password unchanged)")
+        else:
+            click.echo(f"{account.email}  {account.password}")
+
+
 @users_cli.command("seed-demo")
-@click.option("--count", default=3, show_default=True, help="How many accounts.")
+@click.option(
+    "--count",
+    default=admin.DEMO_ACCOUNT_COUNT,
+    show_default=True,
+    help="How many accounts.",
+)
 @click.option(
     "--allow-testing",
     is_flag=True,
@@ -179,11 +197,36 @@ def seed_demo(count, allow_testing):
         accounts = admin.seed_demo_accounts(count=count, allow_testing=allow_testing)
     except (admin.NotAllowedHere, ValueError) as error:
         raise click.ClickException(str(error)) from None
-    for account in accounts:
-        if account.password is None:
-            click.echo(f"{account.email}  (exists already; password unchanged)")
-        else:
-            click.echo(f"{account.email}  {account.password}")
+    echo_demo_accounts(accounts)
+
+
+@dev_cli.command("reset")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--allow-testing",
+    is_flag=True,
+    help="Also run with APP_ENV=testing (for the test suite). Production: never.",
+)
+def dev_reset(yes, allow_testing):
+    """Empty the database and create the demo accounts; print their credentials."""
+    try:
+        admin.refuse_outside_development("dev reset", allow_testing=allow_testing)
+    except admin.NotAllowedHere as error:
+        raise click.ClickException(str(error)) from None
+    if not yes:
+        click.confirm("Delete every account and all data of this database?", abort=True)
+    accounts = admin.reset_database(allow_testing=allow_testing)
+    click.echo("Database emptied. Demo accounts:")
+    echo_demo_accounts(accounts)
+
+
+@dev_cli.command("first-start")
+def dev_first_start():
+    """`make run`: with SEED_DEMO_USERS=true in development, seed an empty database."""
+    accounts = admin.seed_demo_on_first_start()
+    if accounts:
+        click.echo("Demo accounts (SEED_DEMO_USERS):")
+        echo_demo_accounts(accounts)
 
 
 @keys_cli.command("generate")
@@ -284,6 +327,7 @@ def register_cli(app):
     app.cli.add_command(users_cli)
     app.cli.add_command(keys_cli)
     app.cli.add_command(mail_cli)
+    app.cli.add_command(dev_cli)
 
 
 def register_maintenance_cli(app):

@@ -193,6 +193,16 @@ class AccountDisabled(ApiError):
     message = "This account is disabled."
 
 
+class EmailUnverified(ApiError):
+    # After the password check (REQUIRE_EMAIL_VERIFICATION): tells nothing to a guesser.
+    status = 403
+    code = "email_unverified"
+    message = (
+        "Confirm your email address first: follow the link we mailed you, or ask "
+        "for a new one (POST /api/v1/auth/email/verify/resend)."
+    )
+
+
 class TooManyAttempts(ApiError):
     # Another password attempt for this account is being checked right now.
     status = 429

@@ -44,6 +44,15 @@ PASSKEY_REMOVED = "passkey_removed"
 PASSKEY_SIGN_IN = "passkey_sign_in"
 # A passkey's signature counter went backwards: a copy of the authenticator is in use.
 PASSKEY_CLONE_DETECTED = "passkey_clone_detected"
+# The account lifecycle (app/users/email_change.py, app/users/deletion.py).
+EMAIL_CHANGE_REQUESTED = "email_change_requested"
+EMAIL_CHANGED = "email_changed"
+EMAIL_CHANGE_REVERTED = "email_change_reverted"
+VERIFICATION_RESENT = "verification_resent"
+ACCOUNT_DELETION_REQUESTED = "account_deletion_requested"
+ACCOUNT_DELETED = "account_deleted"
+ACCOUNT_RESTORED = "account_restored"
+ACCOUNT_EXPORTED = "account_exported"
 # The account's owner followed a "This wasn't me" link of an alert mail.
 COMPROMISE_REPORTED = "compromise_reported"
 # Admin API reads (app/admin): who looked at what is part of the trail too.
@@ -84,6 +93,13 @@ AUDITED = frozenset(
         PASSKEY_REMOVED,
         PASSKEY_SIGN_IN,
         PASSKEY_CLONE_DETECTED,
+        EMAIL_CHANGE_REQUESTED,
+        EMAIL_CHANGED,
+        EMAIL_CHANGE_REVERTED,
+        ACCOUNT_DELETION_REQUESTED,
+        ACCOUNT_DELETED,
+        ACCOUNT_RESTORED,
+        ACCOUNT_EXPORTED,
     }
 )
 

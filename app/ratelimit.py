@@ -84,6 +84,13 @@ MFA_CODE_ENDPOINTS = (
     "auth.mfa_totp_disable",
 )
 
+# Endpoints that take the current password of a signed-in caller.
+PASSWORD_CONFIRMED_ENDPOINTS = (
+    "auth.change_password",
+    "users.change_email",
+    "users.delete_me",
+)
+
 LIMITS = (
     # Every login attempt per IP, and the wrong old passwords of /password/change.
     RateLimit(
@@ -105,29 +112,40 @@ LIMITS = (
         shared="login-device",
         **LOGIN_FAILURES,
     ),
-    RateLimit(
-        "auth.change_password",
-        PER_IP,
-        "RATELIMIT_LOGIN",
-        "10 per minute",
-        shared="login-ip",
-        failures_only=True,
+    # A wrong current password on these is a failed login of the account and IP.
+    *(
+        limit
+        for endpoint in PASSWORD_CONFIRMED_ENDPOINTS
+        for limit in (
+            RateLimit(
+                endpoint,
+                PER_IP,
+                "RATELIMIT_LOGIN",
+                "10 per minute",
+                shared="login-ip",
+                failures_only=True,
+            ),
+            RateLimit(
+                endpoint,
+                PER_ACCOUNT,
+                "RATELIMIT_LOGIN_ACCOUNT",
+                "5 per minute",
+                shared="login-account",
+                **LOGIN_FAILURES,
+            ),
+            RateLimit(
+                endpoint,
+                PER_DEVICE,
+                "RATELIMIT_LOGIN_DEVICE",
+                "5 per minute",
+                shared="login-device",
+                **LOGIN_FAILURES,
+            ),
+        )
     ),
+    # Each request may mail the new address: an hourly cap per user.
     RateLimit(
-        "auth.change_password",
-        PER_ACCOUNT,
-        "RATELIMIT_LOGIN_ACCOUNT",
-        "5 per minute",
-        shared="login-account",
-        **LOGIN_FAILURES,
-    ),
-    RateLimit(
-        "auth.change_password",
-        PER_DEVICE,
-        "RATELIMIT_LOGIN_DEVICE",
-        "5 per minute",
-        shared="login-device",
-        **LOGIN_FAILURES,
+        "users.change_email", PER_ACCOUNT, "RATELIMIT_EMAIL_CHANGE", "5 per hour"
     ),
     RateLimit("auth.register", PER_IP, "RATELIMIT_REGISTER", "10 per hour"),
     RateLimit(
@@ -153,6 +171,19 @@ LIMITS = (
         "auth.request_email_verification",
         PER_IP,
         "RATELIMIT_EMAIL_VERIFY_IP",
+        "20 per hour",
+    ),
+    # Asked for by address, without a token: per address and per client IP.
+    RateLimit(
+        "auth.resend_email_verification",
+        PER_ACCOUNT,
+        "RATELIMIT_EMAIL_VERIFY_RESEND",
+        "1 per minute; 5 per hour",
+    ),
+    RateLimit(
+        "auth.resend_email_verification",
+        PER_IP,
+        "RATELIMIT_EMAIL_VERIFY_RESEND_IP",
         "20 per hour",
     ),
     RateLimit("auth.refresh_token", PER_IP, "RATELIMIT_REFRESH", "60 per minute"),

@@ -21,6 +21,13 @@ pytestmark = pytest.mark.ratelimit
 MANY = "1000 per minute"
 WRONG = "a wrong pass phrase 42"
 NEW_PASSWORD = "a brand new passphrase 42"
+# The refused request of each endpoint of a signed-in caller (None: no body).
+SIGNED_IN_BODIES = {
+    "auth.change_password": {"oldPassword": WRONG, "newPassword": NEW_PASSWORD},
+    "auth.request_email_verification": None,
+    "users.change_email": {"newEmail": "elsewhere@example.com", "password": WRONG},
+    "users.delete_me": {"password": WRONG},
+}
 
 
 def url_of(app, endpoint):
@@ -125,14 +132,17 @@ class Attempts:
         if self.limit.key == PER_DEVICE:
             # One account; fresh: without its device token (counted per account).
             account, device_token = "table", None if fresh else "yes"
-        if endpoint in ("auth.change_password", "auth.request_email_verification"):
+        if endpoint in SIGNED_IN_BODIES:
             caller = self.caller(account)
-            body = {"oldPassword": WRONG, "newPassword": NEW_PASSWORD}
-            if endpoint == "auth.request_email_verification":
-                body = None
-            elif device_token:
-                body["deviceToken"] = caller.device_token
-            return self.client.post(
+            body = SIGNED_IN_BODIES[endpoint]
+            if body is not None and device_token:
+                body = {**body, "deviceToken": caller.device_token}
+            send = (
+                self.client.delete
+                if endpoint == "users.delete_me"
+                else self.client.post
+            )
+            return send(
                 self.url, json=body, headers=caller.headers, environ_base=environ
             )
         if device_token:
@@ -141,7 +151,10 @@ class Attempts:
             body["deviceToken"] = caller.device_token
         elif endpoint == "auth.login":
             body = {"email": f"{account}@example.com", "password": WRONG}
-        elif endpoint == "auth.request_password_reset":
+        elif endpoint in (
+            "auth.request_password_reset",
+            "auth.resend_email_verification",
+        ):
             body = {"email": f"{account}@example.com"}
         else:
             body = {"name": "Ada", "email": f"{account}@example.com", "password": WRONG}

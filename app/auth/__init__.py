@@ -7,6 +7,8 @@ bp = Blueprint("auth", __name__)
 # routes attach themselves to bp.
 from app.auth import (  # noqa: E402,F401
     account_mail,
+    email_verification,
+    lifecycle_routes,
     mfa_routes,
     passkey_routes,
     password_services,
@@ -17,9 +19,14 @@ from app.outbox import register_preparer  # noqa: E402
 
 @bp.record_once
 def register_mail_preparers(state):
-    """The outbox sender turns reset requests into mails (or none)."""
+    """The outbox sender turns reset and resend requests into mails (or none)."""
     register_preparer(
         state.app,
         account_mail.KIND_PASSWORD_RESET,
         password_services.prepare_password_reset,
+    )
+    register_preparer(
+        state.app,
+        account_mail.KIND_VERIFY_RESEND,
+        email_verification.prepare_verification_resend,
     )

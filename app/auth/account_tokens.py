@@ -30,8 +30,11 @@ def hash_token(raw):
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
-def issue_token(*, user_id, purpose, ttl_seconds):
-    """Create a token for the user and return the raw value (added, not committed)."""
+def issue_token(*, user_id, purpose, ttl_seconds, email=None):
+    """Create a token for the user and return the raw value (added, not committed).
+
+    `email`: the address an email-change or revert token switches the account to.
+    """
     raw = secrets.token_urlsafe(TOKEN_BYTES)
     now = clock.now()
     db.session.add(
@@ -41,6 +44,7 @@ def issue_token(*, user_id, purpose, ttl_seconds):
             token_hash=hash_token(raw),
             created_at=now,
             expires_at=now + timedelta(seconds=ttl_seconds),
+            email=email,
         )
     )
     return raw

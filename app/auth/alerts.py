@@ -65,6 +65,13 @@ def queue_refresh_reuse(*, user):
     return outbox.enqueue(content, kind=KIND_REFRESH_REUSE)
 
 
+def mfa_disabled_context(user):
+    """The "This wasn't me" link of the MFA-turned-off notice, if enabled."""
+    if not current_app.config["ALERT_MFA_DISABLED"]:
+        return {}
+    return alert_context(user)
+
+
 def password_changed_context(user):
     """The "This wasn't me" link of the password-changed notice, if enabled."""
     if not current_app.config["ALERT_PASSWORD_CHANGED"]:

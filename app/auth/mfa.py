@@ -14,8 +14,9 @@ from flask import current_app
 from sqlalchemy import delete, func, select, update
 
 from app import clock, events
-from app.auth import account_mail, devices, passwords, sessions, totp
+from app.auth import account_mail, alerts, devices, passwords, sessions, totp
 from app.auth import passkey_ceremony as ceremony
+from app.auth.restore import restore_if_deletion_pending
 from app.auth.secret_box import seal, unseal
 from app.auth.tokens import (
     SECOND_FACTOR_AMR,
@@ -394,6 +395,7 @@ def verify_login(
         user_session.amr = SECOND_FACTOR_SESSION_AMR
         method = "recovery_code" if recovery_code is not None else "totp"
     user_session.auth_time = now
+    restore_if_deletion_pending(user)
     events.emit(
         events.LOGIN_OK,
         user_id=str(user.id),
@@ -486,6 +488,11 @@ def disable(*, user, session_id, password, code, recovery_code, device):
         reason=sessions.REVOKED_MFA_DISABLED,
         keep_session_id=session_id,
     )
-    account_mail.queue_mfa_changed(user=user, enabled=False, device=device)
+    account_mail.queue_mfa_changed(
+        user=user,
+        enabled=False,
+        device=device,
+        alert=alerts.mfa_disabled_context(user),
+    )
     events.emit(events.MFA_DISABLED, user_id=str(user.id), sessions_revoked=revoked)
     db.session.commit()

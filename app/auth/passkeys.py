@@ -7,15 +7,18 @@ of a login with a passkey is app/auth/mfa.py's, on the same ceremony.
 
 import uuid
 
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app import clock, events
 from app.auth import account_mail, alerts, devices, mfa
 from app.auth import passkey_ceremony as ceremony
+from app.auth.restore import restore_if_deletion_pending
 from app.auth.sessions import open_session
 from app.errors import (
     AccountDisabled,
+    EmailUnverified,
     PasskeyCloned,
     PasskeyExists,
     PasskeyNotFound,
@@ -158,6 +161,11 @@ def login(*, credential, device_token, transport, user_agent, ip):
         )
         if not user.is_active:
             raise AccountDisabled()
+        # As a password login: the passkey proved who it is, so the owner may learn it.
+        if current_app.config["REQUIRE_EMAIL_VERIFICATION"] and (
+            user.email_verified_at is None
+        ):
+            raise EmailUnverified()
     except PasskeyCloned as cloned:
         ceremony.record_clone(cloned)
         raise
@@ -169,6 +177,7 @@ def login(*, credential, device_token, transport, user_agent, ip):
         user=user, transport=transport, user_agent=user_agent, ip=ip
     )
     user_session.amr = PASSKEY_SESSION_AMR
+    restore_if_deletion_pending(user)
     device_id, new_device = devices.device_of_login(user=user, presented=device_token)
     if new_device:
         alerts.queue_new_sign_in(user=user, user_agent=user_agent, ip=ip)

@@ -91,7 +91,8 @@ from app.schemas.user import UserDataSchema
 def register(body):
     """Create an account and open a session.
 
-    Opens a session in the transport picked by `X-Auth-Mode` (cookie by default).
+    Opens a session in the transport picked by `X-Auth-Mode` (cookie by default)
+    and mails a verification link (`{FRONTEND_URL}/verify-email?token=...`).
     Passwords: 8 to 256 characters as sent, not a commonly used password, not the
     email; otherwise 400 `validation_error`.
     """
@@ -104,7 +105,10 @@ def register(body):
 @bp.post("/login")
 @operation(
     tag="auth",
-    errors={401: ["invalid_credentials"], 403: ["account_disabled"]},
+    errors={
+        401: ["invalid_credentials"],
+        403: ["account_disabled", "email_unverified"],
+    },
     auth_mode=True,
     device_cookie=True,
 )
@@ -151,6 +155,10 @@ def login(body):
     An account with two-factor sign-in gets no session and no cookie yet: the
     answer is `{mfaRequired: true, mfaToken, mfaTokenExpiresIn, methods}`, and
     POST /mfa/verify with the code finishes the login.
+
+    With `REQUIRE_EMAIL_VERIFICATION`, an account whose email is not confirmed is
+    403 `email_unverified` (after the password check). Signing in to an account
+    waiting for deletion (`ACCOUNT_DELETION_GRACE_DAYS`) restores it.
     """
     outcome = services.authenticate(
         email=body["email"],
@@ -167,7 +175,7 @@ def login(body):
 
 
 @bp.post("/refresh-token")
-@operation(tag="sessions", security=REFRESH)
+@operation(tag="sessions", security=REFRESH, errors={403: ["email_unverified"]})
 @response(
     TokenDataSchema,
     tokens=True,
@@ -185,7 +193,8 @@ def refresh_token():
     sessions send `Authorization: Bearer <refreshToken>` or the body
     `{"refreshToken": ...}`. Every refresh rotates the refresh token; presenting a
     rotated one revokes the session (401 `token_revoked`), except for the token
-    rotated just before, within the grace period.
+    rotated just before, within the grace period. With
+    `REQUIRE_EMAIL_VERIFICATION`, an unconfirmed account is 403 `email_unverified`.
     """
     presented = read_presented_token()
     refreshed = sessions.rotate_refresh_token(

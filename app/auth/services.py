@@ -7,16 +7,26 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app import clock, events
-from app.auth import alerts, devices, mfa, passwords
+from app.auth import alerts, devices, email_verification, mfa, passwords
+from app.auth.restore import restore_if_deletion_pending
 from app.auth.sessions import open_session
 from app.database import read_connection
-from app.errors import AccountDisabled, EmailTaken, InvalidCredentials
+from app.errors import (
+    AccountDisabled,
+    EmailTaken,
+    EmailUnverified,
+    InvalidCredentials,
+)
 from app.extensions import db
 from app.models import User
 
 USERS = User.__table__
 CREDENTIALS_QUERY = select(
-    USERS.c.id, USERS.c.password_hash, USERS.c.is_active, USERS.c.mfa_enabled_at
+    USERS.c.id,
+    USERS.c.password_hash,
+    USERS.c.is_active,
+    USERS.c.mfa_enabled_at,
+    USERS.c.email_verified_at,
 ).where(func.lower(USERS.c.email) == bindparam("email"))
 
 
@@ -64,7 +74,8 @@ def email_must_be_free():
 def register_user(*, name, email, password, transport, user_agent, ip):
     """Create an account, its first session and a device token of a new device.
 
-    409 when the email is taken.
+    The verification link is mailed in the same transaction. 409 when the email is
+    taken.
     """
     user = add_account(name=name, email=email, password=password)
     with email_must_be_free():
@@ -72,6 +83,7 @@ def register_user(*, name, email, password, transport, user_agent, ip):
         user_session = open_session(
             user=user, transport=transport, user_agent=user_agent, ip=ip
         )
+        email_verification.queue_verification(user=user)
         events.emit(
             events.REGISTERED, user_id=str(user.id), session_id=str(user_session.id)
         )
@@ -120,6 +132,11 @@ def authenticate(*, email, password, device_token, transport, user_agent, ip):
     if not account.is_active:
         login_failed(account, reason="account_disabled")
         raise AccountDisabled()
+    # After the password check: only the owner learns the address is unconfirmed.
+    if current_app.config["REQUIRE_EMAIL_VERIFICATION"] and (
+        account.email_verified_at is None
+    ):
+        raise EmailUnverified()
     new_hash = None
     if passwords.needs_rehash(account.password_hash, rounds):
         new_hash = passwords.hash_password(password, rounds)
@@ -143,6 +160,7 @@ def authenticate(*, email, password, device_token, transport, user_agent, ip):
     user_session = open_session(
         user=user, transport=transport, user_agent=user_agent, ip=ip
     )
+    restore_if_deletion_pending(user)
     device_id, new_device = devices.device_of_login(user=user, presented=device_token)
     if new_device:
         alerts.queue_new_sign_in(user=user, user_agent=user_agent, ip=ip)

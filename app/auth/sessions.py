@@ -13,6 +13,7 @@ from app.auth.tokens import new_jti, session_id_of
 from app.database import read_connection
 from app.errors import (
     AccountDisabled,
+    EmailUnverified,
     NotFound,
     TokenExpired,
     TokenInvalid,
@@ -31,6 +32,9 @@ REVOKED_DEACTIVATED = "deactivated"
 REVOKED_ROLE_CHANGE = "role_changed"
 REVOKED_BY_ADMIN = "revoked_by_admin"
 REVOKED_MFA_DISABLED = "mfa_disabled"
+REVOKED_EMAIL_CHANGED = "email_changed"
+REVOKED_EMAIL_REVERTED = "email_reverted"
+REVOKED_DELETION_REQUESTED = "deletion_requested"
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class SessionState:
     auth_time: datetime | None
     user_is_active: bool
     user_role: str
+    user_email_verified_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,7 @@ SESSION_STATE_QUERY = (
         *(SESSIONS.c[name] for name in STATE_COLUMNS),
         USERS.c.is_active.label("user_is_active"),
         USERS.c.role.label("user_role"),
+        USERS.c.email_verified_at.label("user_email_verified_at"),
     )
     .select_from(SESSIONS.join(USERS, USERS.c.id == SESSIONS.c.user_id))
     .where(SESSIONS.c.id == bindparam("session_id"))
@@ -163,6 +169,11 @@ def rotate_refresh_token(*, claims, transport):
         raise AccountDisabled()
     if user_session.revoked_at is not None:
         raise TokenRevoked()
+    if (
+        current_app.config["REQUIRE_EMAIL_VERIFICATION"]
+        and user_session.user_email_verified_at is None
+    ):
+        raise EmailUnverified()
     if user_session.expires_at <= now:
         raise TokenExpired()
 
@@ -188,9 +199,10 @@ def rotate_refresh_token(*, claims, transport):
         )
         return Refreshed(session=rotated_state, rotated=True)
 
-    # Another refresh rotated first: read what it wrote (in the write transaction).
+    # Another refresh rotated first, or the session ended (or the account was
+    # deleted) meanwhile: read what is there now (in the write transaction).
     user_session = _session_state(db.session.connection(), session_id)
-    if user_session.revoked_at is not None:
+    if user_session is None or user_session.revoked_at is not None:
         db.session.rollback()
         raise TokenRevoked()
     grace = timedelta(seconds=current_app.config["REFRESH_REUSE_GRACE_SECONDS"])

@@ -13,6 +13,10 @@ PURPOSE_PASSWORD_RESET = "password_reset"
 PURPOSE_EMAIL_VERIFY = "email_verify"
 # The "This wasn't me" link of a security alert (app/auth/alerts.py).
 PURPOSE_COMPROMISED = "compromised"
+# An email change: the confirm link (to the new address) and the revert link (to the
+# old one); `email` holds the address each switches to.
+PURPOSE_EMAIL_CHANGE = "email_change"
+PURPOSE_EMAIL_REVERT = "email_revert"
 
 
 class OneTimeToken(db.Model):
@@ -28,6 +32,7 @@ class OneTimeToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    email: Mapped[str | None] = mapped_column(String(254))
 
     __table_args__ = (
         Index("ix_one_time_tokens_user_id_purpose", "user_id", "purpose"),

@@ -36,6 +36,9 @@ class User(db.Model):
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Set when a TOTP authenticator is confirmed; login then asks for a second factor.
     mfa_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The owner asked to delete the account (ACCOUNT_DELETION_GRACE_DAYS): signing in
+    # restores it, `flask auth purge` deletes it. Not an operator's deactivation.
+    deletion_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     # Emails are stored normalised; the database refuses two that differ by case.
     __table_args__ = (Index("uq_users_email_lower", func.lower(email), unique=True),)
@@ -43,6 +46,10 @@ class User(db.Model):
     @property
     def email_verified(self):
         return self.email_verified_at is not None
+
+    @property
+    def deletion_pending(self):
+        return self.deletion_requested_at is not None
 
     @property
     def mfa_enabled(self):

@@ -36,7 +36,7 @@ TAGS = [
     {"name": "auth", "description": "Registration and login."},
     {"name": "sessions", "description": "Refresh, logout and the session list."},
     {"name": "password", "description": "Password reset and change."},
-    {"name": "email", "description": "Email verification."},
+    {"name": "email", "description": "Email verification and email change."},
     {
         "name": "mfa",
         "description": "Two-factor sign-in (TOTP, recovery codes, a passkey).",
@@ -46,7 +46,11 @@ TAGS = [
         "description": "Passkeys (WebAuthn): add, list, remove, sign in without "
         "a password.",
     },
-    {"name": "users", "description": "The caller's profile and security feed."},
+    {
+        "name": "users",
+        "description": "The caller's profile, security feed, data export and "
+        "account deletion.",
+    },
     {
         "name": "admin",
         "description": "Running the service: needs an admin token "

@@ -34,6 +34,13 @@ class AdminUserSchema(UserSchema):
     """A user as admins see it: the profile, its status and role."""
 
     active = fields.Boolean(dump_only=True, attribute="is_active")
+    deletion_pending = fields.Boolean(
+        dump_only=True,
+        metadata={
+            "description": "The owner deleted the account and it waits for the purge "
+            "(ACCOUNT_DELETION_GRACE_DAYS); not a deactivation."
+        },
+    )
     role = fields.String(
         dump_only=True, metadata={"enum": list(ROLES)}, validate=validate.OneOf(ROLES)
     )

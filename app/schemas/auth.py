@@ -69,6 +69,33 @@ class EmailVerifyConfirmSchema(CamelSchema):
     token = Text(required=True, load_only=True, validate=ACCOUNT_TOKEN_LENGTH)
 
 
+class VerifyResendSchema(CamelSchema):
+    """POST /email/verify/resend: the address of an account waiting for its link."""
+
+    email = NormalizedEmail(required=True, validate=EMAIL_LENGTH)
+
+
+class EmailChangeSchema(CamelSchema):
+    """POST /users/me/email."""
+
+    new_email = NormalizedEmail(required=True, validate=EMAIL_LENGTH)
+    password = Text(required=True, load_only=True, validate=PASSWORD_INPUT_LENGTH)
+    device_token = device_token_input()
+
+
+class EmailChangeTokenSchema(CamelSchema):
+    """The token of a confirm or revert link of an email change."""
+
+    token = Text(required=True, load_only=True, validate=ACCOUNT_TOKEN_LENGTH)
+
+
+class AccountDeletionSchema(CamelSchema):
+    """DELETE /users/me: the current password."""
+
+    password = Text(required=True, load_only=True, validate=PASSWORD_INPUT_LENGTH)
+    device_token = device_token_input()
+
+
 class CompromisedSchema(CamelSchema):
     """POST /compromised: the token of an alert's "This wasn't me" link."""
 

@@ -8,6 +8,9 @@ from marshmallow import RAISE, Schema, ValidationError, fields
 # Cc: NUL and the other control characters; Cs: lone surrogates, which no database
 # can store as UTF-8. Refused the same way on SQLite and PostgreSQL.
 FORBIDDEN_CATEGORIES = {"Cc", "Cs"}
+# An address also refuses Cf (zero-width and bidi controls: invisible, so two
+# addresses that look alike would differ) and inner white space.
+EMAIL_FORBIDDEN_CATEGORIES = FORBIDDEN_CATEGORIES | {"Cf", "Zs", "Zl", "Zp"}
 
 
 def camelcase(name):
@@ -48,8 +51,9 @@ class NormalizedEmail(fields.Email):
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str):
             value = value.strip().lower()
-            if any(unicodedata.category(c) in FORBIDDEN_CATEGORIES for c in value):
-                raise ValidationError("Control characters are not allowed.")
+            categories = {unicodedata.category(char) for char in value}
+            if categories & EMAIL_FORBIDDEN_CATEGORIES:
+                raise ValidationError("Invisible or control characters are refused.")
         return super()._deserialize(value, attr, data, **kwargs)
 
 

@@ -83,3 +83,34 @@ class SecurityEventListSchema(CamelSchema):
 
 class SecurityFeedQuerySchema(PageQuerySchema):
     """GET /users/me/security-events: the page only."""
+
+
+class AccountDeletionDataSchema(CamelSchema):
+    message = fields.String(required=True)
+    deletion_pending = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "true: the account waits ACCOUNT_DELETION_GRACE_DAYS; "
+            "signing in restores it. false: it is gone."
+        },
+    )
+    purge_after = UTCDateTimeField(
+        required=True,
+        allow_none=True,
+        metadata={"description": "When the waiting account is deleted for good."},
+    )
+
+
+class AccountExportSchema(CamelSchema):
+    """Everything the server holds about the caller; never secrets or hashes."""
+
+    exported_at = UTCDateTimeField(required=True)
+    profile = fields.Dict(required=True)
+    mfa = fields.Dict(
+        required=True, metadata={"description": "enabled, enabledAt, recoveryCodesLeft"}
+    )
+    sessions = fields.List(fields.Dict(), required=True)
+    passkeys = fields.List(
+        fields.Dict(), required=True, metadata={"description": "Metadata only."}
+    )
+    security_events = fields.List(fields.Dict(), required=True)

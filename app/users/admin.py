@@ -19,7 +19,11 @@ from app.extensions import db
 from app.models import User
 from app.models.user import ROLE_ADMIN
 
+# The demo accounts, the project's one list of them: `flask users seed-demo`,
+# `flask dev reset` and SEED_DEMO_USERS (`make run`) all create these.
 DEMO_EMAIL = "demo{number}@example.com"
+DEMO_NAME = "Demo User {number}"
+DEMO_ACCOUNT_COUNT = 3
 MAX_DEMO_ACCOUNTS = 20
 
 
@@ -77,15 +81,20 @@ def activate_account(*, email):
     return user
 
 
+def refuse_outside_development(command, *, allow_testing):
+    """NotAllowedHere in production always, in testing unless `allow_testing`."""
+    app_env = current_app.config["APP_ENV"]
+    if app_env == "production" or (app_env == "testing" and not allow_testing):
+        raise NotAllowedHere(f"{command} runs in development only, not in {app_env}")
+
+
 def seed_demo_accounts(*, count, allow_testing=False):
     """Demo accounts with random strong passwords, for development only.
 
     Production is always refused; testing only with `allow_testing`. Existing demo
     accounts are kept as they are (their password is not shown again).
     """
-    app_env = current_app.config["APP_ENV"]
-    if app_env == "production" or (app_env == "testing" and not allow_testing):
-        raise NotAllowedHere(f"seed-demo runs in development only, not in {app_env}")
+    refuse_outside_development("seed-demo", allow_testing=allow_testing)
     if not 1 <= count <= MAX_DEMO_ACCOUNTS:
         raise ValueError(f"count must be between 1 and {MAX_DEMO_ACCOUNTS}")
     accounts, created = [], []
@@ -97,7 +106,7 @@ def seed_demo_accounts(*, count, allow_testing=False):
         password = secrets.token_urlsafe(15)
         created.append(
             add_account(
-                name=f"Demo User {number}",
+                name=DEMO_NAME.format(number=number),
                 email=email,
                 password=password,
                 verified=True,
@@ -112,6 +121,31 @@ def seed_demo_accounts(*, count, allow_testing=False):
             )
         db.session.commit()
     return accounts
+
+
+def reset_database(*, count=DEMO_ACCOUNT_COUNT, allow_testing=False):
+    """`flask dev reset`: empty every table, then create the demo accounts again.
+
+    Development only (testing with `allow_testing`); never in production. The
+    schema and its migration state stay.
+    """
+    refuse_outside_development("dev reset", allow_testing=allow_testing)
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
+    db.session.commit()
+    return seed_demo_accounts(count=count, allow_testing=allow_testing)
+
+
+def seed_demo_on_first_start():
+    """`make run` with SEED_DEMO_USERS=true in development: the demo accounts, on a
+    database without any account; else None (nothing done)."""
+    config = current_app.config
+    if not config["SEED_DEMO_USERS"] or config["APP_ENV"] != "development":
+        return None
+    if db.session.scalar(select(User.id).limit(1)) is not None:
+        db.session.rollback()
+        return None
+    return seed_demo_accounts(count=DEMO_ACCOUNT_COUNT)
 
 
 class LastAdmin(Exception):

@@ -2,17 +2,21 @@
 
 from flask import g
 
+from app.auth import email_change
 from app.auth.principal import access_token_required
 from app.openapi import examples as ex
 from app.openapi.declare import ACCESS, body, operation, query, response
 from app.openapi.examples import example
+from app.schemas.auth import AccountDeletionSchema, EmailChangeSchema, MessageSchema
 from app.schemas.user import (
+    AccountDeletionDataSchema,
+    AccountExportSchema,
     SecurityEventListSchema,
     SecurityFeedQuerySchema,
     UpdateProfileSchema,
     UserDataSchema,
 )
-from app.users import bp, security_feed, services
+from app.users import bp, deletion, export, security_feed, services
 
 
 @bp.get("/me")
@@ -66,3 +70,117 @@ def security_events(query):
     another account is 400 `invalid_cursor`.
     """
     return security_feed.security_events(user_id=g.current_user.id, query=query)
+
+
+EMAIL_CHANGE_SENT = (
+    "If the new address can be used, a confirmation link is on its way to it; "
+    "nothing changes until it is followed."
+)
+
+
+@bp.post("/me/email")
+@operation(
+    tag="email",
+    security=ACCESS,
+    errors={400: ["invalid_credentials"], 403: ["mfa_required"]},
+    device_cookie=True,
+)
+@response(
+    MessageSchema,
+    202,
+    examples={"accepted": example("Accepted", {"message": EMAIL_CHANGE_SENT})},
+)
+@access_token_required
+@body(
+    EmailChangeSchema,
+    examples={
+        "change": example(
+            "Change", {"newEmail": "ada@new.example.com", "password": ex.PASSWORD}
+        )
+    },
+)
+def change_email(body):
+    """Ask to change the account's email address.
+
+    Needs the current password (400 `invalid_credentials`, counted like a password
+    change's) and, with two-factor sign-in on, a recent second factor (403
+    `mfa_required`). Mails `{FRONTEND_URL}/confirm-email-change?token=...` to the new
+    address and a notice to the current one. The same 202 when the new address
+    belongs to another account (no mail goes to it). The current address, in any
+    case, is 400 `validation_error`. One pending change per account: a new request
+    voids the older link.
+    """
+    email_change.request_change(
+        user=g.current_user,
+        access_claims=g.access_claims,
+        new_email=body["new_email"],
+        password=body["password"],
+    )
+    return {"message": EMAIL_CHANGE_SENT}
+
+
+@bp.delete("/me")
+@operation(
+    tag="users",
+    security=ACCESS,
+    errors={400: ["invalid_credentials"], 403: ["mfa_required"]},
+    device_cookie=True,
+    operation_id="deleteMe",
+)
+@response(
+    AccountDeletionDataSchema,
+    examples={
+        "deleted": example(
+            "Deleted",
+            {
+                "message": deletion.DELETED,
+                "deletionPending": False,
+                "purgeAfter": None,
+            },
+        )
+    },
+)
+@access_token_required
+@body(
+    AccountDeletionSchema,
+    examples={"delete": example("Delete", {"password": ex.PASSWORD})},
+)
+def delete_me(body):
+    """Delete the caller's account.
+
+    Needs the password (400 `invalid_credentials`, counted like a password change's)
+    and, with two-factor sign-in on, a recent second factor (403 `mfa_required`).
+    Ends every session; deletes the profile, sessions, one-time links, MFA secrets
+    and passkeys; keeps the account's security events without IP or user agent;
+    frees the email; mails a goodbye notice. With `ACCOUNT_DELETION_GRACE_DAYS` the
+    account waits instead (`deletionPending: true`): signing in restores it, `flask
+    auth purge` deletes it after `purgeAfter`.
+    """
+    outcome = deletion.request_deletion(
+        user=g.current_user, access_claims=g.access_claims, password=body["password"]
+    )
+    message = deletion.SCHEDULED if outcome.deletion_pending else deletion.DELETED
+    return {
+        "message": message,
+        "deletion_pending": outcome.deletion_pending,
+        "purge_after": outcome.purge_after,
+    }
+
+
+@bp.get("/me/export")
+@operation(
+    tag="users",
+    security=ACCESS,
+    errors={403: ["mfa_required"]},
+    operation_id="exportMe",
+)
+@response(AccountExportSchema)
+@access_token_required
+def export_me():
+    """Download everything the server holds about the caller.
+
+    Profile, MFA status, sessions, passkey metadata and security events, as JSON;
+    never a secret, a hash or a token. With two-factor sign-in on, the access token
+    must show a recent second factor (403 `mfa_required`).
+    """
+    return export.export_account(user=g.current_user, access_claims=g.access_claims)

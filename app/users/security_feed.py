@@ -48,6 +48,13 @@ WORDS = {
     events.PASSKEY_CLONE_DETECTED: (
         "A copy of one of your passkeys was used; we refused that sign-in."
     ),
+    events.EMAIL_CHANGE_REQUESTED: "A change of your email address was requested.",
+    events.EMAIL_CHANGED: "Your email address was changed.",
+    events.EMAIL_CHANGE_REVERTED: "A change of your email address was undone.",
+    events.ACCOUNT_DELETION_REQUESTED: "You asked for your account to be deleted.",
+    events.ACCOUNT_DELETED: "Your account was deleted.",
+    events.ACCOUNT_RESTORED: "You signed in and your account was restored.",
+    events.ACCOUNT_EXPORTED: "You downloaded a copy of your account's data.",
 }
 REASONS = {
     "wrong_password": "wrong password",

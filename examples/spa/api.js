@@ -211,3 +211,24 @@ export async function verifyMfaWithPasskey() {
   accessToken = data.accessToken;
   return data;
 }
+
+/** Ask for an email change: the new address gets a confirmation link. */
+export const changeEmail = (newEmail, password) =>
+  call("/users/me/email", { method: "POST", body: { newEmail, password } });
+
+/** A link of an email-change mail (`confirm` or `revert`), with this tab's session if
+ * any (a confirm then keeps it signed in). */
+export async function followEmailLink(kind, token) {
+  const path = `/auth/email/change/${kind}`;
+  if (kind === "revert") accessToken = null; // a revert signs every session out
+  return send(path, { method: "POST", body: { token } });
+}
+
+/** Delete the account (its password); every session ends, this one too. */
+export async function deleteAccount(password) {
+  try {
+    return await call("/users/me", { method: "DELETE", body: { password } });
+  } finally {
+    accessToken = null;
+  }
+}

@@ -220,6 +220,41 @@ onSubmit("name-form", async (form) => {
   $("status").textContent = "Name saved.";
 });
 
+onSubmit("email-form", async (form) => {
+  await api.changeEmail(form.get("newEmail"), form.get("password"));
+  $("status").textContent =
+    `A confirmation link is on its way to ${form.get("newEmail")}; follow it to switch.`;
+});
+
+onSubmit("delete-form", async (form) => {
+  const { message } = await api.deleteAccount(form.get("password"));
+  showLogin(message);
+});
+
+// The links of the email-change mails: {FRONTEND_URL}/confirm-email-change?token=...
+// and /revert-email-change?token=... open this page.
+const EMAIL_LINKS = { "confirm-email-change": "confirm", "revert-email-change": "revert" };
+
+function emailLink() {
+  const kind = EMAIL_LINKS[location.pathname.split("/").pop()];
+  const token = new URLSearchParams(location.search).get("token");
+  return kind && token ? { kind, token } : null;
+}
+
+async function followEmailLink({ kind, token }) {
+  // The token leaves the address bar (and the history) before anything else.
+  history.replaceState(null, "", location.pathname.replace(/[^/]*$/, ""));
+  const data = await api.followEmailLink(kind, token);
+  if (kind === "revert") {
+    showLogin(`${data.message} Log in with your old email address.`);
+  } else if (api.isLoggedIn()) {
+    await showProfile();
+    $("status").textContent = `Your email address is now ${data.user.email}.`;
+  } else {
+    showLogin(`Your email address is now ${data.user.email}. Log in with it.`);
+  }
+}
+
 $("reload").addEventListener("click", () => run(showProfile));
 
 $("logout").addEventListener("click", () =>
@@ -241,6 +276,9 @@ $("logout-all").addEventListener("click", () =>
 
 // A reload keeps the user logged in: the refresh cookie buys a new access token.
 run(async () => {
-  if (await api.refresh()) await showProfile();
+  const link = emailLink();
+  const loggedIn = await api.refresh();
+  if (link) await followEmailLink(link);
+  else if (loggedIn) await showProfile();
   else showLogin();
 });

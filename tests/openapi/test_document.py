@@ -10,14 +10,19 @@ from tests.urls import (
     ADMIN_USERS,
     COMPROMISED,
     DOCS,
+    EMAIL_CHANGE_CONFIRM,
+    EMAIL_CHANGE_REVERT,
     EMAIL_VERIFY_CONFIRM,
     EMAIL_VERIFY_REQUEST,
+    EMAIL_VERIFY_RESEND,
     HEALTH,
     JWKS,
     LOGIN,
     LOGOUT,
     LOGOUT_ALL,
     ME,
+    ME_EMAIL,
+    ME_EXPORT,
     METRICS,
     MFA_CONFIRM,
     MFA_RECOVERY_CODES,
@@ -74,6 +79,12 @@ CONTRACT_ENDPOINTS = [
     ("get", ADMIN_AUDIT_EVENTS),
     ("get", SECURITY_EVENTS),
     ("post", COMPROMISED),
+    ("post", EMAIL_VERIFY_RESEND),
+    ("post", ME_EMAIL),
+    ("post", EMAIL_CHANGE_CONFIRM),
+    ("post", EMAIL_CHANGE_REVERT),
+    ("delete", ME),
+    ("get", ME_EXPORT),
 ]
 # API.md's error table (404 and 405 come from routing, for any path).
 CONTRACT_ERRORS = [
@@ -87,6 +98,7 @@ CONTRACT_ERRORS = [
     (401, "token_revoked"),
     (403, "csrf_failed"),
     (403, "account_disabled"),
+    (403, "email_unverified"),
     (400, "invalid_cursor"),
     (400, "invalid_mfa_code"),
     (401, "invalid_mfa_code"),
@@ -185,10 +197,14 @@ def test_each_operation_lists_its_own_error_codes(document):
     assert error_codes(register, 429) == {"rate_limited"}
     login = paths[LOGIN]["post"]
     assert error_codes(login, 401) == {"invalid_credentials"}
-    assert error_codes(login, 403) == {"account_disabled"}
+    assert error_codes(login, 403) == {"account_disabled", "email_unverified"}
     refresh = paths[REFRESH]["post"]
     assert error_codes(refresh, 401) == TOKEN_CODES
-    assert error_codes(refresh, 403) == {"csrf_failed", "account_disabled"}
+    assert error_codes(refresh, 403) == {
+        "csrf_failed",
+        "account_disabled",
+        "email_unverified",
+    }
     change = paths[PASSWORD_CHANGE]["post"]
     assert "invalid_credentials" in error_codes(change, 400)
     assert error_codes(paths[ME]["get"], 401) == TOKEN_CODES

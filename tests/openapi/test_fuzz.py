@@ -56,6 +56,8 @@ UNSAYABLE = {
     "mfaStepUp": {},
     "mfaRecoveryCodes": {},
     "passkeyRegisterVerify": {},
+    "changeEmail": {"newEmail": {"This is the account's email address already."}},
+    "deleteMe": {},
 }
 # These check a password or a code against the account: 400 invalid_credentials or
 # invalid_mfa_code (API.md), which no schema can foresee either.
@@ -68,6 +70,8 @@ WRONG_SECRET = {
     "mfaRecoveryCodes": {"invalid_mfa_code"},
     # A passkey's answer is checked against a challenge the server handed out.
     "passkeyRegisterVerify": {"passkey_invalid", "passkey_challenge_invalid"},
+    "changeEmail": {"invalid_credentials"},
+    "deleteMe": {"invalid_credentials"},
 }
 # Cursors are signed: a string of the declared pattern that the server never issued
 # is 400 invalid_cursor, which no schema can foresee.
