@@ -30,7 +30,13 @@ from app import events
 from app.auth.devices import DEVICE_FIELD, presented_device_token, read_device_token
 from app.auth.mfa_accounts import mfa_token_email
 from app.auth.principal import access_token_required, authenticated_user
-from app.errors import ApiError, InvalidCredentials, InvalidMfaCode, TooManyAttempts
+from app.errors import (
+    ERROR_CODE_KEY,
+    ApiError,
+    InvalidCredentials,
+    InvalidMfaCode,
+    TooManyAttempts,
+)
 from app.http import client_ip, once_per_request, read_json_object
 from app.openapi.declare import ACCESS, declaration_of
 from app.ratelimit_storage import failover_uri
@@ -359,10 +365,10 @@ def refused(code):
     """Whether an answer refused with `code`: what `failures_only` entries count."""
 
     def answer_refused(response):
-        if response.status_code not in (400, 401) or not response.is_json:
+        if response.status_code not in (400, 401):
             return False
-        body = response.get_json(silent=True)
-        return isinstance(body, dict) and body.get("code") == code
+        # Left by app.errors.error_response: the answer may not be the envelope.
+        return request.environ.get(ERROR_CODE_KEY) == code
 
     return answer_refused
 
