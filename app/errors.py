@@ -88,6 +88,16 @@ class MfaRequired(ApiError):
     message = "This action needs a recent second factor: POST /api/v1/auth/mfa/step-up."
 
 
+class MfaUnsupported(ApiError):
+    # A compatibility profile's login (app/compat): those APIs have no second step.
+    status = 401
+    code = "mfa_unsupported"
+    message = (
+        "This account uses two-factor sign-in, which this API cannot complete; "
+        "sign in through POST /api/v1/auth/login."
+    )
+
+
 class MfaAlreadyEnabled(ApiError):
     status = 409
     code = "mfa_already_enabled"
@@ -222,7 +232,9 @@ def envelope_error(status, code, message, details=None):
     body = {"success": False, "error": message, "code": code}
     if details:
         body["details"] = details
-    return jsonify(body)
+    response = jsonify(body)
+    response.status_code = status
+    return response
 
 
 def error_response(status, code, message, details=None, headers=None):
@@ -230,8 +242,8 @@ def error_response(status, code, message, details=None, headers=None):
     render = error_shape() or envelope_error
     if has_request_context():
         request.environ[ERROR_CODE_KEY] = code
+    # The renderer sets the status (FastAPI's shape answers bad bodies with 422).
     response = render(status, code, message, details)
-    response.status_code = status
     for name, value in (headers or {}).items():
         response.headers[name] = value
     if status == 401:

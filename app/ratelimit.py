@@ -135,18 +135,26 @@ LIMITS = (
         shared="login-device",
         **LOGIN_FAILURES,
     ),
-    RateLimit("auth.register", PER_IP, "RATELIMIT_REGISTER", "10 per hour"),
+    RateLimit(
+        "auth.register",
+        PER_IP,
+        "RATELIMIT_REGISTER",
+        "10 per hour",
+        shared="register-ip",
+    ),
     RateLimit(
         "auth.request_password_reset",
         PER_ACCOUNT,
         "RATELIMIT_PASSWORD_RESET",
         "5 per hour",
+        shared="reset-account",
     ),
     RateLimit(
         "auth.request_password_reset",
         PER_IP,
         "RATELIMIT_PASSWORD_RESET_IP",
         "20 per hour",
+        shared="reset-ip",
     ),
     # A cooldown and an hourly cap per user: each request may queue a mail.
     RateLimit(
@@ -161,7 +169,13 @@ LIMITS = (
         "RATELIMIT_EMAIL_VERIFY_IP",
         "20 per hour",
     ),
-    RateLimit("auth.refresh_token", PER_IP, "RATELIMIT_REFRESH", "60 per minute"),
+    RateLimit(
+        "auth.refresh_token",
+        PER_IP,
+        "RATELIMIT_REFRESH",
+        "60 per minute",
+        shared="refresh-ip",
+    ),
     # The second step of a login: every attempt per IP; wrong codes per account
     # (the mfaToken's) with those of step-up, recovery codes, confirm and disable.
     RateLimit("auth.mfa_verify", PER_IP, "RATELIMIT_MFA_IP", "20 per minute"),
@@ -188,6 +202,25 @@ LIMITS = (
         for endpoint in ("auth.mfa_totp_setup", "auth.mfa_totp_disable")
     ),
 )
+
+
+# The compatibility profiles' endpoints (app/compat) are limited by the entries of
+# the /api/v1 endpoint they stand for, in the same counters (every such entry has a
+# `shared` name): a profile is no way around a limit.
+SAME_LIMITS_AS = {
+    "compat_chirpy.chirpy_create_user": "auth.register",
+    "compat_chirpy.chirpy_login": "auth.login",
+    "compat_chirpy.chirpy_refresh": "auth.refresh_token",
+    "compat_fastapi_mock.mock_register": "auth.register",
+    "compat_fastapi_mock.mock_login": "auth.login",
+    "compat_fastapi_mock.mock_refresh": "auth.refresh_token",
+    "compat_oauth2.oauth2_register": "auth.register",
+    "compat_oauth2.oauth2_jwt_create": "auth.login",
+    "compat_oauth2.oauth2_token": "auth.login",
+    "compat_oauth2.oauth2_refresh": "auth.refresh_token",
+    "compat_oauth2.oauth2_password_reset": "auth.request_password_reset",
+    "compat_oauth2.oauth2_password_change": "auth.change_password",
+}
 
 
 class AttemptSeats:
@@ -252,12 +285,19 @@ def leave_attempt_seat(error=None):
 
 def limits_for(endpoint):
     """The table's entries for a Flask endpoint (empty: the endpoint is not limited)."""
+    endpoint = SAME_LIMITS_AS.get(endpoint, endpoint)
     return tuple(limit for limit in LIMITS if limit.endpoint == endpoint)
 
 
 def limited_endpoints():
     """Every endpoint the table limits, in table order."""
     return tuple(dict.fromkeys(limit.endpoint for limit in LIMITS))
+
+
+def app_limited_endpoints(app):
+    """The table's endpoints and the registered profile endpoints that share them."""
+    aliases = [name for name in SAME_LIMITS_AS if name in app.view_functions]
+    return (*limited_endpoints(), *aliases)
 
 
 def trust_proxies(app):
@@ -302,7 +342,8 @@ def request_body():
 def read_account_email():
     user = authenticated_user()
     body = request_body()
-    email = user.email if user is not None else body.get("email")
+    # `username`: the OAuth2 profile's login names the account's email so.
+    email = user.email if user is not None else body.get("email", body.get("username"))
     if email is None and isinstance(body.get("mfaToken"), str):
         # The second step of a login: the account the (valid) mfaToken is about.
         email = mfa_token_email(body["mfaToken"])
@@ -485,7 +526,7 @@ def check_limit_settings(config):
 
 def apply_limits(app, limiter, seats):
     """Wrap each limited view with its table entries (flask-limiter's decorator)."""
-    for endpoint in limited_endpoints():
+    for endpoint in app_limited_endpoints(app):
         view = app.view_functions[endpoint]
         # As stacked decorators would be: the table's first entry is the outermost.
         for limit in reversed(limits_for(endpoint)):

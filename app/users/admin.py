@@ -4,7 +4,7 @@ import secrets
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from app import events
 from app.audit.trail import SYSTEM
@@ -21,6 +21,16 @@ from app.models.user import ROLE_ADMIN
 
 DEMO_EMAIL = "demo{number}@example.com"
 MAX_DEMO_ACCOUNTS = 20
+# DEV_MOCK's named demo users (docs/compat.md lists them), all with one documented
+# password that passes the password policy.
+MOCK_DEMO_USERS = (
+    ("Alice Johnson", "alice@example.com"),
+    ("Bob Smith", "bob@example.com"),
+    ("Charlie Brown", "charlie@example.com"),
+    ("Diana Prince", "diana@example.com"),
+    ("Ethan Hunt", "ethan@example.com"),
+)
+MOCK_DEMO_PASSWORD = "mock-password-123"
 
 
 class NotAllowedHere(Exception):
@@ -77,11 +87,25 @@ def activate_account(*, email):
     return user
 
 
+def demo_account_list(count):
+    """(name, email, password or None for a random one) of each demo account.
+
+    With DEV_MOCK: the five named users and their documented password.
+    """
+    if current_app.config["DEV_MOCK"]:
+        return [(name, email, MOCK_DEMO_PASSWORD) for name, email in MOCK_DEMO_USERS]
+    return [
+        (f"Demo User {number}", DEMO_EMAIL.format(number=number), None)
+        for number in range(1, count + 1)
+    ]
+
+
 def seed_demo_accounts(*, count, allow_testing=False):
     """Demo accounts with random strong passwords, for development only.
 
     Production is always refused; testing only with `allow_testing`. Existing demo
-    accounts are kept as they are (their password is not shown again).
+    accounts are kept as they are (their password is not shown again). With
+    DEV_MOCK the accounts are its five named users (`demo_account_list`).
     """
     app_env = current_app.config["APP_ENV"]
     if app_env == "production" or (app_env == "testing" and not allow_testing):
@@ -89,19 +113,13 @@ def seed_demo_accounts(*, count, allow_testing=False):
     if not 1 <= count <= MAX_DEMO_ACCOUNTS:
         raise ValueError(f"count must be between 1 and {MAX_DEMO_ACCOUNTS}")
     accounts, created = [], []
-    for number in range(1, count + 1):
-        email = DEMO_EMAIL.format(number=number)
+    for name, email, password in demo_account_list(count):
         if find_user_by_email(email) is not None:
             accounts.append(DemoAccount(email=email, password=None))
             continue
-        password = secrets.token_urlsafe(15)
+        password = password or secrets.token_urlsafe(15)
         created.append(
-            add_account(
-                name=f"Demo User {number}",
-                email=email,
-                password=password,
-                verified=True,
-            )
+            add_account(name=name, email=email, password=password, verified=True)
         )
         accounts.append(DemoAccount(email=email, password=password))
     with email_must_be_free():
@@ -112,6 +130,28 @@ def seed_demo_accounts(*, count, allow_testing=False):
             )
         db.session.commit()
     return accounts
+
+
+def list_accounts():
+    """Every account, oldest first (the dev mock's user list)."""
+    return db.session.scalars(select(User).order_by(User.created_at, User.email)).all()
+
+
+def reset_demo_accounts(*, allow_testing=False):
+    """DEV_MOCK: back to the named demo users; returns how many there are.
+
+    Deletes every other account (sessions and tokens go with it) and the demo users
+    too, then seeds them again: documented passwords, no sessions. One commit for
+    the deletion, one for the seeding.
+    """
+    app_env = current_app.config["APP_ENV"]
+    if not current_app.config["DEV_MOCK"] or app_env == "production":
+        raise NotAllowedHere("the demo user reset needs DEV_MOCK in development")
+    if app_env == "testing" and not allow_testing:
+        raise NotAllowedHere("the demo user reset runs in development only")
+    db.session.execute(delete(User))
+    db.session.commit()
+    return len(seed_demo_accounts(count=len(MOCK_DEMO_USERS), allow_testing=True))
 
 
 class LastAdmin(Exception):
