@@ -53,7 +53,9 @@ def simulated_delay_ms():
     value = raw.strip()
     if not value.isdigit() or int(value) > MAX_DELAY_MS:
         raise ValidationFailed(
-            details={DELAY_HEADER: [f"Must be a whole number from 0 to {MAX_DELAY_MS}."]}
+            details={
+                DELAY_HEADER: [f"Must be a whole number from 0 to {MAX_DELAY_MS}."]
+            }
         )
     return int(value)
 

@@ -71,9 +71,7 @@ def register_account(*, name, email, password):
     return user
 
 
-def register_user(
-    *, name, email, password, transport, user_agent, ip, rotating=True
-):
+def register_user(*, name, email, password, transport, user_agent, ip, rotating=True):
     """Create an account, its first session and a device token of a new device.
 
     409 when the email is taken.

@@ -37,4 +37,3 @@ def flat_messages(details):
 
 def reason(status):
     return HTTP_STATUS_CODES.get(status, "Error")
-

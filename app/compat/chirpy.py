@@ -53,9 +53,7 @@ def chirpy_create_user(body):
 
     The password rules of /api/v1 apply. No session is opened: POST /api/login next.
     """
-    user = accounts.register(
-        name=accounts.name_from_email(body["email"]), **body
-    )
+    user = accounts.register(name=accounts.name_from_email(body["email"]), **body)
     return plain_json(USER.dump(chirpy_user(user)), 201)
 
 

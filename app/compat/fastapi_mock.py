@@ -155,4 +155,6 @@ def mock_reset_users():
     back and lose their sessions.
     """
     count = admin.reset_demo_accounts()
-    return plain_json({"message": "Users reset to the seeded demo users.", "users": count})
+    return plain_json(
+        {"message": "Users reset to the seeded demo users.", "users": count}
+    )

@@ -38,8 +38,11 @@ ERRORS_AS = {
         "type": "object",
         "required": ["error"],
         "properties": {
-            "error": {"type": "string", "description": '"Validation Error", or the '
-                      'HTTP reason ("Unauthorized", "Conflict", ...).'},
+            "error": {
+                "type": "string",
+                "description": '"Validation Error", or the '
+                'HTTP reason ("Unauthorized", "Conflict", ...).',
+            },
             "message": {"type": "string"},
             "details": {"type": "object", "description": "{field: [messages]}"},
             "code": {"type": "string", "description": "This server's error code."},
@@ -56,7 +59,9 @@ def render_error(status, code, message, details):
         return plain_json(
             {"error": "Validation Error", "details": fields, "code": code}, status
         )
-    return plain_json({"error": reason(status), "message": message, "code": code}, status)
+    return plain_json(
+        {"error": reason(status), "message": message, "code": code}, status
+    )
 
 
 def oauth2_user(user):
@@ -103,7 +108,10 @@ def oauth2_register(body):
 
 LOGIN_DECLARATION = {
     "tag": TAG,
-    "errors": {401: ["invalid_credentials", "mfa_unsupported"], 403: ["account_disabled"]},
+    "errors": {
+        401: ["invalid_credentials", "mfa_unsupported"],
+        403: ["account_disabled"],
+    },
     "errors_as": ERRORS_AS,
 }
 
