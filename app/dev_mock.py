@@ -12,6 +12,7 @@ The named demo users are seeded at start (app/users/admin.py `seed_demo_accounts
 """
 
 import logging
+import re
 import threading
 import time
 
@@ -34,6 +35,9 @@ SIMULATED = {
     429: ("rate_limited", "Simulated rate limit (X-Simulate-Status: 429)."),
 }
 IGNORED_LOGGED = "dev_mock.ignored_logged"
+IGNORED_LOCK = threading.Lock()
+# ASCII digits only: str.isdigit() also takes other scripts' digits.
+WHOLE_NUMBER = re.compile(r"[0-9]{1,5}")
 
 
 def simulated_status():
@@ -41,7 +45,7 @@ def simulated_status():
     if raw is None:
         return None
     value = raw.strip()
-    if not value.isdigit() or int(value) not in SIMULATED:
+    if not WHOLE_NUMBER.fullmatch(value) or int(value) not in SIMULATED:
         raise ValidationFailed(details={STATUS_HEADER: ["Must be 500, 503 or 429."]})
     return int(value)
 
@@ -51,7 +55,7 @@ def simulated_delay_ms():
     if raw is None:
         return 0
     value = raw.strip()
-    if not value.isdigit() or int(value) > MAX_DELAY_MS:
+    if not WHOLE_NUMBER.fullmatch(value) or int(value) > MAX_DELAY_MS:
         raise ValidationFailed(
             details={
                 DELAY_HEADER: [f"Must be a whole number from 0 to {MAX_DELAY_MS}."]
@@ -75,12 +79,12 @@ def simulate():
     return error_response(status, code, message, headers=headers)
 
 
-def log_ignored_once(lock=threading.Lock()):
+def log_ignored_once():
     """before_request outside dev mock: say once per process that they are ignored."""
     if STATUS_HEADER not in request.headers and DELAY_HEADER not in request.headers:
         return
     extensions = current_app.extensions
-    with lock:
+    with IGNORED_LOCK:
         if extensions.get(IGNORED_LOGGED):
             return
         extensions[IGNORED_LOGGED] = True

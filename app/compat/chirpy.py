@@ -1,4 +1,4 @@
-"""Chirpy-style profile (`COMPAT_PROFILES=chirpy`): /api/login, /refresh, /revoke, /users.
+"""Chirpy-style profile (`COMPAT_PROFILES=chirpy`): /api/login, refresh, revoke, users.
 
 Plain JSON answers without the envelope; errors are plain text. The refresh answer
 has no field for a new refresh token, so sessions do not rotate (docs/compat.md).
