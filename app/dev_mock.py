@@ -18,6 +18,7 @@ import time
 
 from flask import current_app, request
 from sqlalchemy import inspect
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.compat import dev_mock_on
 from app.errors import ApiError, ValidationFailed, error_response
@@ -105,9 +106,11 @@ def seed_mock_users(app):
             return  # `flask db upgrade` itself runs before the tables exist
         try:
             seed_demo_accounts(count=1)
-        except ApiError:
-            # Another worker seeded the same user at the same moment.
+        except (ApiError, SQLAlchemyError) as error:
+            # Another worker seeded the same user at the same moment (or held the
+            # SQLite write lock past the timeout): its seeding stands.
             db.session.rollback()
+            log.warning("demo users not seeded by this process: %s", error)
         finally:
             db.session.remove()
 
