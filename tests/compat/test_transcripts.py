@@ -9,9 +9,12 @@ import json
 import os
 import shutil
 import subprocess
+import uuid
+from contextlib import contextmanager
 
 import pytest
 import requests
+from sqlalchemy import create_engine, make_url, text
 
 from tests.compat.conftest import ALL_PROFILES
 from tests.docs.support import DOCS, code_blocks, read, sections
@@ -45,10 +48,32 @@ def server(tmp_path_factory):
         "COMPAT_PROFILES": ALL_PROFILES,
         "COOKIE_SECURE": "false",
     }
-    database_url = os.environ.get("TEST_DATABASE_URL") or None
     # Two workers: each seeds the demo users at start, one of them first.
-    with run_gunicorn(workdir, workers=2, env=env, database_url=database_url) as live:
-        yield live
+    with live_database() as database_url:
+        with run_gunicorn(
+            workdir, workers=2, env=env, database_url=database_url
+        ) as live:
+            yield live
+
+
+@contextmanager
+def live_database():
+    """None (gunicorn's own SQLite file), or a fresh schema of TEST_DATABASE_URL."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        yield None
+        return
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    schema = f"compat_live_{uuid.uuid4().hex[:12]}"
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield scoped.render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
 
 
 def run_block(block, base_url, folder):
