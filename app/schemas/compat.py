@@ -9,6 +9,7 @@ from marshmallow import (
     Schema,
     ValidationError,
     fields,
+    post_load,
     validate,
     validates_schema,
 )
@@ -54,9 +55,15 @@ class ConfirmedPassword(SnakeSchema):
 
     @validates_schema
     def _same(self, data, **kwargs):
-        confirm = data.pop("new_password_confirm", None)
+        confirm = data.get("new_password_confirm")
         if confirm is not None and confirm != data.get("new_password"):
             raise ValidationError(PASSWORDS_DIFFER, "new_password_confirm")
+
+    @post_load
+    def _checked(self, data, **kwargs):
+        # Only a check: the services take the new password alone.
+        data.pop("new_password_confirm", None)
+        return data
 
 
 # Chirpy-style

@@ -1,7 +1,10 @@
 """The chirpy profile: Chirpy's requests and answers, over the /api/v1 services."""
 
+import uuid
+
 import pytest
 
+from tests.audit.support import audit_types
 from tests.auth.mfa import enrol
 from tests.compat.urls import CHIRPY_LOGIN, CHIRPY_REFRESH, CHIRPY_REVOKE, CHIRPY_USERS
 from tests.conftest import PASSWORD
@@ -118,3 +121,16 @@ def test_refresh_and_revoke_refuse_a_missing_or_bad_token(client, headers):
 def test_an_access_token_is_no_refresh_token(client, account):
     login = chirpy_login(client, account[0]).json
     assert_text_error(client.post(CHIRPY_REFRESH, headers=bearer(login["token"])), 401)
+
+
+def test_profile_calls_are_audited_as_api_v1_calls_are(app, client, account):
+    email = account[0]
+    chirpy_login(client, email, "not the password 1")
+    login = chirpy_login(client, email).json
+    client.post(CHIRPY_REVOKE, headers=bearer(login["refresh_token"]))
+    user_id = uuid.UUID(login["id"])
+    assert audit_types(app, user_id=user_id)[-3:] == [
+        "login_failed",
+        "login_ok",
+        "logout",
+    ]
