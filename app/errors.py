@@ -4,7 +4,7 @@ import logging
 
 from flask import current_app, has_request_context, jsonify, request
 from marshmallow import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 log = logging.getLogger(__name__)
 
@@ -220,12 +220,24 @@ def register_error_shape(app, blueprint_name, render):
     app.extensions.setdefault(ERROR_SHAPES, {})[blueprint_name] = render
 
 
+def blueprint_of_request():
+    """The request's blueprint; for a 405, the blueprint of the path's route."""
+    if request.blueprint is not None:
+        return request.blueprint
+    refused = request.routing_exception
+    if isinstance(refused, MethodNotAllowed) and refused.valid_methods:
+        adapter = current_app.url_map.bind_to_environ(request.environ)
+        endpoint, _ = adapter.match(method=sorted(refused.valid_methods)[0])
+        return endpoint.rpartition(".")[0] or None
+    return None
+
+
 def error_shape():
     """The renderer of this request's blueprint, or None for the envelope."""
     if not has_request_context():
         return None
     shapes = current_app.extensions.get(ERROR_SHAPES)
-    return shapes.get(request.blueprint) if shapes else None
+    return shapes.get(blueprint_of_request()) if shapes else None
 
 
 def envelope_error(status, code, message, details=None):

@@ -146,3 +146,17 @@ def test_profile_registrations_share_the_register_counter(app, make_app):
 
 def test_every_aliased_endpoint_exists_with_all_profiles(app):
     assert set(SAME_LIMITS_AS) <= set(app.view_functions)
+
+
+def test_a_wrong_method_is_405_in_the_profiles_shape(client):
+    chirpy = client.get(CHIRPY_LOGIN)
+    assert chirpy.status_code == 405
+    assert chirpy.mimetype == "text/plain"
+    assert chirpy.headers["Allow"]
+    mock = client.put(MOCK_LOGIN)
+    assert mock.status_code == 405 and mock.json["code"] == "method_not_allowed"
+    assert "detail" in mock.json
+    oauth2 = client.delete(OAUTH2_CREATE)
+    assert oauth2.status_code == 405 and oauth2.json["error"] == "Method Not Allowed"
+    # Outside the profiles, the envelope as ever.
+    assert client.get(LOGIN).json["success"] is False
