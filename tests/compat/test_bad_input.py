@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.ratelimit import SAME_LIMITS_AS
+from app.ratelimit import SAME_LIMITS_AS, limits_for
 from tests.compat.conftest import ALL_PROFILES
 from tests.compat.urls import (
     CHIRPY_LOGIN,
@@ -160,3 +160,10 @@ def test_a_wrong_method_is_405_in_the_profiles_shape(client):
     assert oauth2.status_code == 405 and oauth2.json["error"] == "Method Not Allowed"
     # Outside the profiles, the envelope as ever.
     assert client.get(LOGIN).json["success"] is False
+
+
+def test_every_entry_a_profile_borrows_counts_in_a_shared_counter():
+    # Without a shared name flask-limiter would count the profile endpoint apart.
+    for endpoint in SAME_LIMITS_AS:
+        assert limits_for(endpoint)
+        assert all(limit.shared for limit in limits_for(endpoint)), endpoint
