@@ -13,6 +13,8 @@ from dotenv import load_dotenv
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
 
+# The compatibility profiles COMPAT_PROFILES may name (app/compat, docs/compat.md).
+COMPAT_PROFILE_NAMES = ("chirpy", "fastapi-mock", "oauth2")
 WEAK_SECRETS = {"", "change-me", "changeme", "secret", "dev", "development", "test"}
 MIN_SECRET_LENGTH = 32
 
@@ -56,6 +58,19 @@ def url_origin(url):
     """scheme://host[:port] of a URL: what a browser reports as its origin."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def compat_profiles(value):
+    """COMPAT_PROFILES as a list of known names; a typo stops startup."""
+    listed = as_list(value) if value is None or isinstance(value, str) else value
+    names = list(dict.fromkeys(name.strip().lower() for name in listed))
+    unknown = [name for name in names if name not in COMPAT_PROFILE_NAMES]
+    if unknown:
+        raise ValueError(
+            f"COMPAT_PROFILES names unknown profiles {unknown}; "
+            f"known: {', '.join(COMPAT_PROFILE_NAMES)}"
+        )
+    return names
 
 
 def env(name, default=None):
@@ -261,6 +276,10 @@ class Config:
         # /metrics only with one (its counters would tell who has an account).
         self.METRICS_TOKEN = env("METRICS_TOKEN") or None
         self.LOG_LEVEL = env("LOG_LEVEL", "INFO").upper()
+        # Compatibility profiles to serve (docs/compat.md); none by default.
+        self.COMPAT_PROFILES = compat_profiles(env("COMPAT_PROFILES"))
+        # Development mock mode: demo users and simulated failures (development only).
+        self.DEV_MOCK = as_bool(env("DEV_MOCK"), False)
         # /health answers within this budget even when a dependency hangs.
         self.HEALTH_CHECK_TIMEOUT_MS = as_int(env("HEALTH_CHECK_TIMEOUT_MS"), 1500)
         # Strict-Transport-Security max-age, sent in production only; 0 turns it off.
@@ -384,6 +403,7 @@ def load_config(overrides=None):
     }
     settings.update(overrides)
     fill_webauthn_defaults(settings)
+    settings["COMPAT_PROFILES"] = compat_profiles(settings["COMPAT_PROFILES"])
     if (
         "SQLALCHEMY_DATABASE_URI" in overrides
         and "SQLALCHEMY_ENGINE_OPTIONS" not in overrides

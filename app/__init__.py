@@ -11,9 +11,11 @@ from app.auth.passwords import register_bcrypt_gate
 from app.auth.secret_box import register_secret_box
 from app.auth.tokens import register_token_keys
 from app.cli import register_cli, register_maintenance_cli
+from app.compat import enabled_mounts, enabled_tags
 from app.cors import register_cors
 from app.database import configure_engine
-from app.errors import register_error_handlers
+from app.dev_mock import register_dev_mock
+from app.errors import register_error_handlers, register_error_shape
 from app.extensions import db, migrate
 from app.guard import enforce_production_settings, warn_about_generated_secrets
 from app.http import NoCookieSession, assign_request_id, finish_response
@@ -22,6 +24,7 @@ from app.observability import register_observability
 from app.observability.health import health
 from app.observability.metrics import metrics_served, metrics_view
 from app.openapi import bp as openapi_bp
+from app.openapi.spec import EXTRA_TAGS
 from app.outages import register_outage_handling
 from app.ratelimit import register_rate_limits, trust_proxies
 from app.security_headers import register_security_headers
@@ -51,6 +54,7 @@ def create_app(overrides=None):
     register_rate_limits(app)
     register_error_handlers(app)
     register_cli(app)
+    register_dev_mock(app)
     return app
 
 
@@ -89,6 +93,11 @@ def register_routes(app):
     app.register_blueprint(admin_bp, url_prefix="/api/v1/admin")
     app.register_blueprint(jwks_bp)  # /.well-known/jwks.json
     app.register_blueprint(openapi_bp)  # /api/v1/openapi.json and /docs
+    # Compatibility profiles (docs/compat.md): only those COMPAT_PROFILES names.
+    for mount in enabled_mounts(app.config):
+        app.register_blueprint(mount.blueprint, url_prefix=mount.url_prefix)
+        register_error_shape(app, mount.blueprint.name, mount.render_error)
+    app.extensions[EXTRA_TAGS] = enabled_tags(app.config)
     # Outside /api/v1: load balancers, orchestrators and Prometheus call these.
     app.add_url_rule("/health", "health", health, methods=["GET"])
     if metrics_served(app.config):

@@ -2,9 +2,9 @@
 
 import logging
 
-from flask import jsonify
+from flask import current_app, has_request_context, jsonify, request
 from marshmallow import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,11 @@ HTTP_MESSAGES = {
     415: "The request body must be application/json.",
     429: "Too many requests; retry later.",
 }
+# Where error_response leaves the code of this request's error (the rate limits
+# count refusals by it, whatever shape the answer has).
+ERROR_CODE_KEY = "app.error_code"
+# app.extensions key: {blueprint name: render(status, code, message, details)}.
+ERROR_SHAPES = "error_shapes"
 # Codes that mean a token was sent and refused (RFC 6750 `error="invalid_token"`).
 INVALID_TOKEN_CODES = {"token_invalid", "token_expired", "token_revoked"}
 
@@ -81,6 +86,16 @@ class MfaRequired(ApiError):
     status = 403
     code = "mfa_required"
     message = "This action needs a recent second factor: POST /api/v1/auth/mfa/step-up."
+
+
+class MfaUnsupported(ApiError):
+    # A compatibility profile's login (app/compat): those APIs have no second step.
+    status = 401
+    code = "mfa_unsupported"
+    message = (
+        "This account uses two-factor sign-in, which this API cannot complete; "
+        "sign in through POST /api/v1/auth/login."
+    )
 
 
 class MfaAlreadyEnabled(ApiError):
@@ -262,13 +277,51 @@ def success(data, status=200, headers=None):
     return response
 
 
-def error_response(status, code, message, details=None, headers=None):
-    """The failure envelope; every error of the app goes through here."""
+def register_error_shape(app, blueprint_name, render):
+    """Errors of a blueprint's views answered by `render` instead of the envelope.
+
+    `render(status, code, message, details)` returns a Response (the compatibility
+    profiles of app/compat answer in their API's own shape).
+    """
+    app.extensions.setdefault(ERROR_SHAPES, {})[blueprint_name] = render
+
+
+def blueprint_of_request():
+    """The request's blueprint; for a 405, the blueprint of the path's route."""
+    if request.blueprint is not None:
+        return request.blueprint
+    refused = request.routing_exception
+    if isinstance(refused, MethodNotAllowed) and refused.valid_methods:
+        adapter = current_app.url_map.bind_to_environ(request.environ)
+        endpoint, _ = adapter.match(method=sorted(refused.valid_methods)[0])
+        return endpoint.rpartition(".")[0] or None
+    return None
+
+
+def error_shape():
+    """The renderer of this request's blueprint, or None for the envelope."""
+    if not has_request_context():
+        return None
+    shapes = current_app.extensions.get(ERROR_SHAPES)
+    return shapes.get(blueprint_of_request()) if shapes else None
+
+
+def envelope_error(status, code, message, details=None):
     body = {"success": False, "error": message, "code": code}
     if details:
         body["details"] = details
     response = jsonify(body)
     response.status_code = status
+    return response
+
+
+def error_response(status, code, message, details=None, headers=None):
+    """The failure envelope (or a profile's shape); every error goes through here."""
+    render = error_shape() or envelope_error
+    if has_request_context():
+        request.environ[ERROR_CODE_KEY] = code
+    # The renderer sets the status (FastAPI's shape answers bad bodies with 422).
+    response = render(status, code, message, details)
     for name, value in (headers or {}).items():
         response.headers[name] = value
     if status == 401:

@@ -166,6 +166,33 @@ def webauthn_check(config):
     )
 
 
+def compat_checks(config):
+    """DEV_MOCK never in production; the profiles served are the ones named."""
+    profiles = config.get("COMPAT_PROFILES") or []
+    return [
+        check(
+            "DEV_MOCK",
+            not config.get("DEV_MOCK"),
+            "development mock mode is off",
+            "DEV_MOCK is true: demo users with published passwords and simulated "
+            "failures must never run in production",
+        ),
+        check(
+            "SEED_DEMO_USERS",
+            not config.get("SEED_DEMO_USERS"),
+            "no demo users are seeded",
+            "SEED_DEMO_USERS is true: demo accounts are for development only",
+        ),
+        # config.py refuses names it does not know; the default is none.
+        Check(
+            "COMPAT_PROFILES",
+            True,
+            "compatibility profiles served (explicitly allowed): "
+            + (", ".join(profiles) if profiles else "none"),
+        ),
+    ]
+
+
 def settings_checks(config, workers=None):
     """Every production check, passing or not, in a stable order."""
     rounds = config.get("BCRYPT_ROUNDS") or 0
@@ -228,6 +255,7 @@ def settings_checks(config, workers=None):
             f"BCRYPT_ROUNDS={rounds} is under {MIN_PRODUCTION_BCRYPT_ROUNDS}: "
             "hashes too cheap",
         ),
+        *compat_checks(config),
     ]
 
 

@@ -30,7 +30,13 @@ from app import events
 from app.auth.devices import DEVICE_FIELD, presented_device_token, read_device_token
 from app.auth.mfa_accounts import mfa_token_email
 from app.auth.principal import access_token_required, authenticated_user
-from app.errors import ApiError, InvalidCredentials, InvalidMfaCode, TooManyAttempts
+from app.errors import (
+    ERROR_CODE_KEY,
+    ApiError,
+    InvalidCredentials,
+    InvalidMfaCode,
+    TooManyAttempts,
+)
 from app.http import client_ip, once_per_request, read_json_object
 from app.openapi.declare import ACCESS, declaration_of
 from app.ratelimit_storage import failover_uri
@@ -147,18 +153,26 @@ LIMITS = (
     RateLimit(
         "users.change_email", PER_ACCOUNT, "RATELIMIT_EMAIL_CHANGE", "5 per hour"
     ),
-    RateLimit("auth.register", PER_IP, "RATELIMIT_REGISTER", "10 per hour"),
+    RateLimit(
+        "auth.register",
+        PER_IP,
+        "RATELIMIT_REGISTER",
+        "10 per hour",
+        shared="register-ip",
+    ),
     RateLimit(
         "auth.request_password_reset",
         PER_ACCOUNT,
         "RATELIMIT_PASSWORD_RESET",
         "5 per hour",
+        shared="reset-account",
     ),
     RateLimit(
         "auth.request_password_reset",
         PER_IP,
         "RATELIMIT_PASSWORD_RESET_IP",
         "20 per hour",
+        shared="reset-ip",
     ),
     # A cooldown and an hourly cap per user: each request may queue a mail.
     RateLimit(
@@ -186,7 +200,13 @@ LIMITS = (
         "RATELIMIT_EMAIL_VERIFY_RESEND_IP",
         "20 per hour",
     ),
-    RateLimit("auth.refresh_token", PER_IP, "RATELIMIT_REFRESH", "60 per minute"),
+    RateLimit(
+        "auth.refresh_token",
+        PER_IP,
+        "RATELIMIT_REFRESH",
+        "60 per minute",
+        shared="refresh-ip",
+    ),
     # The second step of a login: every attempt per IP; wrong codes per account
     # (the mfaToken's) with those of step-up, recovery codes, confirm and disable.
     RateLimit(
@@ -239,6 +259,25 @@ LIMITS = (
         for endpoint in ("auth.mfa_totp_setup", "auth.mfa_totp_disable")
     ),
 )
+
+
+# The compatibility profiles' endpoints (app/compat) are limited by the entries of
+# the /api/v1 endpoint they stand for, in the same counters (every such entry has a
+# `shared` name): a profile is no way around a limit.
+SAME_LIMITS_AS = {
+    "compat_chirpy.chirpy_create_user": "auth.register",
+    "compat_chirpy.chirpy_login": "auth.login",
+    "compat_chirpy.chirpy_refresh": "auth.refresh_token",
+    "compat_fastapi_mock.mock_register": "auth.register",
+    "compat_fastapi_mock.mock_login": "auth.login",
+    "compat_fastapi_mock.mock_refresh": "auth.refresh_token",
+    "compat_oauth2.oauth2_register": "auth.register",
+    "compat_oauth2.oauth2_jwt_create": "auth.login",
+    "compat_oauth2.oauth2_token": "auth.login",
+    "compat_oauth2.oauth2_refresh": "auth.refresh_token",
+    "compat_oauth2.oauth2_password_reset": "auth.request_password_reset",
+    "compat_oauth2.oauth2_password_change": "auth.change_password",
+}
 
 
 class AttemptSeats:
@@ -303,12 +342,19 @@ def leave_attempt_seat(error=None):
 
 def limits_for(endpoint):
     """The table's entries for a Flask endpoint (empty: the endpoint is not limited)."""
+    endpoint = SAME_LIMITS_AS.get(endpoint, endpoint)
     return tuple(limit for limit in LIMITS if limit.endpoint == endpoint)
 
 
 def limited_endpoints():
     """Every endpoint the table limits, in table order."""
     return tuple(dict.fromkeys(limit.endpoint for limit in LIMITS))
+
+
+def app_limited_endpoints(app):
+    """The table's endpoints and the registered profile endpoints that share them."""
+    aliases = [name for name in SAME_LIMITS_AS if name in app.view_functions]
+    return (*limited_endpoints(), *aliases)
 
 
 def trust_proxies(app):
@@ -353,7 +399,8 @@ def request_body():
 def read_account_email():
     user = authenticated_user()
     body = request_body()
-    email = user.email if user is not None else body.get("email")
+    # `username`: the OAuth2 profile's login names the account's email so.
+    email = user.email if user is not None else body.get("email", body.get("username"))
     if email is None and isinstance(body.get("mfaToken"), str):
         # The second step of a login: the account the (valid) mfaToken is about.
         email = mfa_token_email(body["mfaToken"])
@@ -416,10 +463,10 @@ def refused(code):
     """Whether an answer refused with `code`: what `failures_only` entries count."""
 
     def answer_refused(response):
-        if response.status_code not in (400, 401) or not response.is_json:
+        if response.status_code not in (400, 401):
             return False
-        body = response.get_json(silent=True)
-        return isinstance(body, dict) and body.get("code") == code
+        # Left by app.errors.error_response: the answer may not be the envelope.
+        return request.environ.get(ERROR_CODE_KEY) == code
 
     return answer_refused
 
@@ -536,7 +583,7 @@ def check_limit_settings(config):
 
 def apply_limits(app, limiter, seats):
     """Wrap each limited view with its table entries (flask-limiter's decorator)."""
-    for endpoint in limited_endpoints():
+    for endpoint in app_limited_endpoints(app):
         view = app.view_functions[endpoint]
         # As stacked decorators would be: the table's first entry is the outermost.
         for limit in reversed(limits_for(endpoint)):

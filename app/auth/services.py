@@ -71,7 +71,17 @@ def email_must_be_free():
         raise EmailTaken() from None
 
 
-def register_user(*, name, email, password, transport, user_agent, ip):
+def register_account(*, name, email, password):
+    """Create an account without a session (clients that log in next); 409 if taken."""
+    user = add_account(name=name, email=email, password=password)
+    with email_must_be_free():
+        db.session.flush()
+        events.emit(events.REGISTERED, user_id=str(user.id))
+        db.session.commit()
+    return user
+
+
+def register_user(*, name, email, password, transport, user_agent, ip, rotating=True):
     """Create an account, its first session and a device token of a new device.
 
     The verification link is mailed in the same transaction. 409 when the email is
@@ -81,7 +91,11 @@ def register_user(*, name, email, password, transport, user_agent, ip):
     with email_must_be_free():
         db.session.flush()
         user_session = open_session(
-            user=user, transport=transport, user_agent=user_agent, ip=ip
+            user=user,
+            transport=transport,
+            user_agent=user_agent,
+            ip=ip,
+            rotating=rotating,
         )
         email_verification.queue_verification(user=user)
         events.emit(
@@ -104,14 +118,17 @@ def login_failed(account, *, reason):
     db.session.commit()
 
 
-def authenticate(*, email, password, device_token, transport, user_agent, ip):
+def authenticate(
+    *, email, password, device_token, transport, user_agent, ip, rotating=True
+):
     """Check credentials, open a session, renew the device token; one generic 401.
 
     An account with two-factor sign-in gets no session yet: the answer is an
     `mfa.Challenge` (its mfaToken), and /mfa/verify opens the session.
 
     `device_token`: the one the client presented (or None); a valid one of this
-    account keeps its device id, anything else gets a new device.
+    account keeps its device id, anything else gets a new device. `rotating`: see
+    `open_session`.
 
     The credentials are read on a read-only connection: bcrypt runs outside the
     transaction that opens the session (on SQLite, without the write lock).
@@ -158,7 +175,7 @@ def authenticate(*, email, password, device_token, transport, user_agent, ip):
             user=user, device_token=device_token, transport=transport
         )
     user_session = open_session(
-        user=user, transport=transport, user_agent=user_agent, ip=ip
+        user=user, transport=transport, user_agent=user_agent, ip=ip, rotating=rotating
     )
     restore_if_deletion_pending(user)
     device_id, new_device = devices.device_of_login(user=user, presented=device_token)

@@ -52,6 +52,7 @@ class SessionState:
     created_at: datetime
     amr: str
     auth_time: datetime | None
+    rotating: bool
     user_is_active: bool
     user_role: str
     user_email_verified_at: datetime | None
@@ -77,6 +78,7 @@ STATE_COLUMNS = (
     "created_at",
     "amr",
     "auth_time",
+    "rotating",
 )
 LISTED_COLUMNS = (
     "id",
@@ -115,10 +117,25 @@ ROTATE_STATEMENT = (
         last_used_at=bindparam("rotated"),
     )
 )
+# A non-rotating session: the presented token stays the session's token.
+TOUCH_STATEMENT = (
+    update(SESSIONS)
+    .where(
+        SESSIONS.c.id == bindparam("session_id"),
+        SESSIONS.c.refresh_jti == bindparam("presented_jti"),
+        SESSIONS.c.revoked_at.is_(None),
+    )
+    .values(last_used_at=bindparam("used"))
+)
 
 
-def open_session(*, user, transport, user_agent, ip):
-    """A new session for `user` (added to the transaction, not committed)."""
+def open_session(*, user, transport, user_agent, ip, rotating=True):
+    """A new session for `user` (added to the transaction, not committed).
+
+    `rotating=False`: its refresh token stays the same for the session's life and
+    reuse detection is off (docs/compat.md: the weaker mode); the absolute lifetime
+    (REFRESH_TOKEN_TTL) and revocation apply all the same.
+    """
     now = clock.now()
     user_session = UserSession(
         id=uuid.uuid4(),
@@ -130,6 +147,7 @@ def open_session(*, user, transport, user_agent, ip):
         expires_at=now + timedelta(seconds=current_app.config["REFRESH_TOKEN_TTL"]),
         amr="pwd",
         auth_time=now,
+        rotating=rotating,
         user_agent=user_agent or None,
         ip=ip or None,
     )
@@ -176,6 +194,8 @@ def rotate_refresh_token(*, claims, transport):
         raise EmailUnverified()
     if user_session.expires_at <= now:
         raise TokenExpired()
+    if not user_session.rotating:
+        return keep_refresh_token(user_session, presented=presented, now=now)
 
     next_jti = new_jti()
     result = db.session.connection().execute(
@@ -224,6 +244,22 @@ def rotate_refresh_token(*, claims, transport):
     )
     db.session.commit()
     raise TokenRevoked("Refresh token reuse detected; the session has been revoked.")
+
+
+def keep_refresh_token(user_session, *, presented, now):
+    """Refresh a non-rotating session: its one refresh token, no reuse detection."""
+    result = db.session.connection().execute(
+        TOUCH_STATEMENT,
+        {"session_id": user_session.id, "presented_jti": presented, "used": now},
+    )
+    if result.rowcount != 1:
+        # Not the session's token (forged with the key is impossible; a token of
+        # a revoked session raced here): refused, and the session is left alone.
+        db.session.rollback()
+        raise TokenRevoked()
+    events.emit(events.REFRESHED, session_id=str(user_session.id))
+    db.session.commit()
+    return Refreshed(session=user_session, rotated=False)
 
 
 def revoke_session(*, session_id, reason, user_id=None):

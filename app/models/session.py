@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import Boolean, ForeignKey, Index, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -35,6 +35,11 @@ class UserSession(db.Model):
     # when last: a step-up renews both.
     amr: Mapped[str] = mapped_column(String(64), default="pwd", server_default="pwd")
     auth_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # False: the refresh token is not rotated and reuse is not detected (the
+    # compatibility profiles whose refresh answer has no field for a new one).
+    rotating: Mapped[bool] = mapped_column(
+        Boolean(), default=True, server_default=true()
+    )
     user_agent: Mapped[str | None] = mapped_column(String(512))
     ip: Mapped[str | None] = mapped_column(String(64))
 

@@ -81,6 +81,9 @@ class Declaration:
     device_cookie: bool = False  # reads the device_token cookie (app/auth/devices.py)
     role: str | None = None  # ROLE_ADMIN: the admin check (app/admin/access.py)
     query: type | None = None  # the query-string schema
+    # A compatibility profile's error answers: {"media_type", "schema"} (app/compat);
+    # None: the failure envelope.
+    errors_as: dict | None = None
     body: Body | None = None
     response: Answer | None = None
     summary: str = ""
@@ -116,6 +119,7 @@ def operation(
     summary=None,
     description=None,
     role=None,
+    errors_as=None,
 ):
     """The operation's tag, who may call it and the error codes particular to it.
 
@@ -133,6 +137,7 @@ def operation(
         declaration.auth_mode = auth_mode
         declaration.device_cookie = device_cookie
         declaration.role = role
+        declaration.errors_as = errors_as
         declaration.operation_id = operation_id or camelcase(view.__name__)
         first, _, rest = inspect.cleandoc(view.__doc__ or "").partition("\n")
         declaration.summary = summary or first.strip().removesuffix(".")

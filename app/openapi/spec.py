@@ -61,6 +61,8 @@ TAGS = [
 ]
 # Routes that serve the docs page's own files: plumbing, not API.
 UNDOCUMENTED_ENDPOINTS = {"openapi.docs_asset"}
+# app.extensions key: tags that routes registered beyond TAGS (app/compat).
+EXTRA_TAGS = "openapi_extra_tags"
 AUTOMATIC_METHODS = {"HEAD", "OPTIONS"}
 
 # `Text` refuses the Cc category (C0, DEL, C1); the same rule as a JSON Schema pattern.
@@ -287,7 +289,8 @@ class SpecBuilder:
             plugins=[self.plugin],
             info={"description": DESCRIPTION, "license": LICENSE, "contact": CONTACT},
             servers=SERVERS,
-            tags=TAGS,
+            # The enabled compatibility profiles' tags (app/compat) follow ours.
+            tags=TAGS + list(app.extensions.get(EXTRA_TAGS, [])),
         )
         self.plugin.map_to_openapi_type(UTCDateTimeField, "string", "date-time")
         self.plugin.converter.add_attribute_function(text_pattern)
@@ -399,8 +402,19 @@ class SpecBuilder:
         answer = op.response
         responses = {str(answer.status): self.success_response(op)}
         for status, codes in sorted(self.error_codes(op, rule).items()):
-            responses[str(status)] = self.error_response(status, codes)
+            if op.errors_as is not None:
+                responses[str(status)] = self.profile_error(op.errors_as, codes)
+            else:
+                responses[str(status)] = self.error_response(status, codes)
         return responses
+
+    def profile_error(self, errors_as, codes):
+        """An error answer in a compatibility profile's shape (not the envelope)."""
+        return {
+            "description": ", ".join(f"`{code}`" for code in codes),
+            "headers": {"X-Request-ID": {"$ref": "#/components/headers/X-Request-ID"}},
+            "content": {errors_as["media_type"]: {"schema": errors_as["schema"]}},
+        }
 
     def success_response(self, op):
         answer = op.response
@@ -429,6 +443,8 @@ class SpecBuilder:
                 "description": answer.cache_control,
                 "schema": {"type": "string"},
             }
+        if answer.status == 204:
+            return {"description": op.summary, "headers": headers}
         content = {"schema": schema}
         if answer.examples:
             content["examples"] = {

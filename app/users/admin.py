@@ -25,6 +25,16 @@ DEMO_EMAIL = "demo{number}@example.com"
 DEMO_NAME = "Demo User {number}"
 DEMO_ACCOUNT_COUNT = 3
 MAX_DEMO_ACCOUNTS = 20
+# DEV_MOCK's named demo users (docs/compat.md lists them), all with one documented
+# password that passes the password policy.
+MOCK_DEMO_USERS = (
+    ("Alice Johnson", "alice@example.com"),
+    ("Bob Smith", "bob@example.com"),
+    ("Charlie Brown", "charlie@example.com"),
+    ("Diana Prince", "diana@example.com"),
+    ("Ethan Hunt", "ethan@example.com"),
+)
+MOCK_DEMO_PASSWORD = "mock-password-123"
 
 
 class NotAllowedHere(Exception):
@@ -88,29 +98,37 @@ def refuse_outside_development(command, *, allow_testing):
         raise NotAllowedHere(f"{command} runs in development only, not in {app_env}")
 
 
+def demo_account_list(count):
+    """(name, email, password or None for a random one) of each demo account.
+
+    With DEV_MOCK: the five named users and their documented password.
+    """
+    if current_app.config["DEV_MOCK"]:
+        return [(name, email, MOCK_DEMO_PASSWORD) for name, email in MOCK_DEMO_USERS]
+    return [
+        (f"Demo User {number}", DEMO_EMAIL.format(number=number), None)
+        for number in range(1, count + 1)
+    ]
+
+
 def seed_demo_accounts(*, count, allow_testing=False):
     """Demo accounts with random strong passwords, for development only.
 
     Production is always refused; testing only with `allow_testing`. Existing demo
-    accounts are kept as they are (their password is not shown again).
+    accounts are kept as they are (their password is not shown again). With
+    DEV_MOCK the accounts are its five named users (`demo_account_list`).
     """
     refuse_outside_development("seed-demo", allow_testing=allow_testing)
     if not 1 <= count <= MAX_DEMO_ACCOUNTS:
         raise ValueError(f"count must be between 1 and {MAX_DEMO_ACCOUNTS}")
     accounts, created = [], []
-    for number in range(1, count + 1):
-        email = DEMO_EMAIL.format(number=number)
+    for name, email, password in demo_account_list(count):
         if find_user_by_email(email) is not None:
             accounts.append(DemoAccount(email=email, password=None))
             continue
-        password = secrets.token_urlsafe(15)
+        password = password or secrets.token_urlsafe(15)
         created.append(
-            add_account(
-                name=DEMO_NAME.format(number=number),
-                email=email,
-                password=password,
-                verified=True,
-            )
+            add_account(name=name, email=email, password=password, verified=True)
         )
         accounts.append(DemoAccount(email=email, password=password))
     with email_must_be_free():
@@ -146,6 +164,23 @@ def seed_demo_on_first_start():
         db.session.rollback()
         return None
     return seed_demo_accounts(count=DEMO_ACCOUNT_COUNT)
+
+
+def list_accounts():
+    """Every account, oldest first (the dev mock's user list)."""
+    return db.session.scalars(select(User).order_by(User.created_at, User.email)).all()
+
+
+def reset_demo_accounts(*, allow_testing=False):
+    """DEV_MOCK: back to the named demo users (`flask dev reset`'s work); how many.
+
+    Every account goes, with everything it owns, and the five are seeded again:
+    documented passwords, no sessions.
+    """
+    if not current_app.config["DEV_MOCK"]:
+        raise NotAllowedHere("the demo user reset needs DEV_MOCK in development")
+    accounts = reset_database(count=len(MOCK_DEMO_USERS), allow_testing=allow_testing)
+    return len(accounts)
 
 
 class LastAdmin(Exception):
