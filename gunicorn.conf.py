@@ -22,6 +22,11 @@ threads = int(os.environ.get("GUNICORN_THREADS", "16"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30
 keepalive = 5
+# gunicorn answers a request of more than 100 header fields with a bare HTML 400.
+# In production nginx bounds the request head (deploy/nginx: 4 KiB a line, under
+# 18 KiB in all) and answers larger ones in the JSON envelope; a head it passes has
+# at most ~4,500 fields ("a:" lines), so gunicorn must let that many through.
+limit_request_fields = 5000
 # Logs go to stdout for the process manager, one JSON object per line as the app's
 # own (app/logs.py); the app logs each request itself, so no access log here.
 accesslog = None
