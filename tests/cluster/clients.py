@@ -58,8 +58,9 @@ class BearerSession:
         return response
 
     def fresh(self):
-        """Refresh when over half the access token's lifetime has passed."""
-        if time.monotonic() - self.issued > ACCESS_TOKEN_TTL / 2:
+        """Refresh once a quarter of the access token's lifetime has passed: the
+        rest is the slack for a request that waits (a host restarting, a busy CI)."""
+        if time.monotonic() - self.issued > ACCESS_TOKEN_TTL / 4:
             response = self.refresh()
             assert response.status_code == 200, response.text
 

@@ -43,8 +43,9 @@ DATABASE = "cluster"
 REDIS_PORT = 6391
 SMTP_PORT = 2526
 # Short, so that a test outwaits an access token (key rotation retires a key after it).
-ACCESS_TOKEN_TTL = 8
+ACCESS_TOKEN_TTL = 12
 PASSWORD = "correct horse battery staple"
+WORKDIR = Path("/tmp/auth-server-cluster")
 START_TIMEOUT = 60
 STOP_TIMEOUT = 45
 
@@ -256,7 +257,7 @@ class Cluster:
             retries=0,
         )
         return httpx.Client(
-            base_url=ORIGIN, transport=transport, timeout=15, **kwargs
+            base_url=ORIGIN, transport=transport, timeout=60, **kwargs
         )
 
     def rolling_restart(self, **changes):
@@ -324,15 +325,16 @@ def port_open(address, port):
 
 
 @pytest.fixture(scope="session")
-def cluster(tmp_path_factory):
+def cluster():
     for tool in ("ip", "nginx", "openssl", "redis-server", "psql"):
         if shutil.which(tool) is None:
             skip_or_fail(f"{tool} not found: run `make cluster` (installs it as root)")
     if os.geteuid() != 0:
         skip_or_fail("the cluster test needs root (network namespaces, nginx)")
-    # Files the nginx and app processes read: not under pytest's 0700 temp folder.
-    workdir = Path(tmp_path_factory.mktemp("cluster"))
-    workdir.chmod(0o755)
+    # A folder of its own, kept after the run for its logs (the next run empties it).
+    workdir = WORKDIR
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(mode=0o755, parents=True)
     ca, cert, key = make_certificates(workdir)
     spa_dir = workdir / "www"
     shutil.copytree(ROOT / "examples" / "spa", spa_dir)
