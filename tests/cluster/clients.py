@@ -50,7 +50,10 @@ class BearerSession:
     def refresh(self):
         response = self.client.post(
             REFRESH,
-            headers={**BEARER, "Authorization": f"Bearer {self.tokens['refreshToken']}"},
+            headers={
+                **BEARER,
+                "Authorization": f"Bearer {self.tokens['refreshToken']}",
+            },
         )
         if response.status_code == 200:
             self.tokens = response.json()["data"]

@@ -68,9 +68,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 def run(argv, **kwargs):
-    result = subprocess.run(
-        argv, capture_output=True, text=True, timeout=120, **kwargs
-    )
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=120, **kwargs)
     if result.returncode != 0:
         raise RuntimeError(f"{argv} failed:\n{result.stdout}{result.stderr}"[-4000:])
     return result
@@ -79,19 +77,24 @@ def run(argv, **kwargs):
 def make_certificates(directory):
     """A CA of the test's own and a certificate for SITE (and SITE_ADDRESS)."""
     ca_key, ca_cert = directory / "ca.key", directory / "ca.pem"
-    key, request, cert = directory / "site.key", directory / "site.csr", directory / "site.pem"
-    run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-         "-nodes", "-keyout", ca_key, "-out", ca_cert, "-days", "2",
-         "-subj", "/CN=auth cluster test CA"])  # fmt: skip
-    run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-         "-nodes", "-keyout", key, "-out", request, "-subj", f"/CN={SITE}"])  # fmt: skip
+    key, request, cert = (
+        directory / "site.key",
+        directory / "site.csr",
+        directory / "site.pem",
+    )
+    p256 = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    run(["openssl", "req", "-x509", *p256, "-keyout", ca_key, "-out", ca_cert,
+         "-days", "2", "-subj", "/CN=auth cluster test CA"])  # fmt: skip
+    run(["openssl", "req", *p256, "-keyout", key, "-out", request,
+         "-subj", f"/CN={SITE}"])  # fmt: skip
     extensions = directory / "site.ext"
     extensions.write_text(
         f"subjectAltName=DNS:{SITE},IP:{SITE_ADDRESS}\n"
         "extendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n"
     )
-    run(["openssl", "x509", "-req", "-in", request, "-CA", ca_cert, "-CAkey", ca_key,
-         "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", extensions])  # fmt: skip
+    run(["openssl", "x509", "-req", "-in", request, "-CA", ca_cert,
+         "-CAkey", ca_key, "-CAcreateserial", "-out", cert, "-days", "2",
+         "-extfile", extensions])  # fmt: skip
     return ca_cert, cert, key
 
 
@@ -115,10 +118,21 @@ def generate_keys(*directories):
     """Signing key pairs the way docs/deployment.md makes them (in parallel)."""
     processes = [
         subprocess.Popen(
-            [str(ROOT / ".venv/bin/flask"), "--app", "maintenance", "keys",
-             "generate", "--algorithm", "ES256", "--out", str(directory)],
-            cwd=ROOT, env={**os.environ, "APP_ENV": "development"},
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [
+                str(ROOT / ".venv/bin/flask"),
+                "--app",
+                "maintenance",
+                "keys",
+                "generate",
+                "--algorithm",
+                "ES256",
+                "--out",
+                str(directory),
+            ],
+            cwd=ROOT,
+            env={**os.environ, "APP_ENV": "development"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )  # fmt: skip
         for directory in directories
     ]
@@ -256,9 +270,7 @@ class Cluster:
             local_address=source,
             retries=0,
         )
-        return httpx.Client(
-            base_url=ORIGIN, transport=transport, timeout=60, **kwargs
-        )
+        return httpx.Client(base_url=ORIGIN, transport=transport, timeout=60, **kwargs)
 
     def rolling_restart(self, **changes):
         for host in self.hosts.values():
@@ -266,10 +278,11 @@ class Cluster:
 
 
 def nginx_config(workdir, cert, key, spa_dir):
+    health = "max_fails=1 fail_timeout=5s"
     site = nginx_site(
         {
-            "app host A": f"    server {network.HOSTS['a']}:8000 max_fails=1 fail_timeout=5s;",
-            "app host B": f"    server {network.HOSTS['b']}:8000 max_fails=1 fail_timeout=5s;",
+            "app host A": f"    server {network.HOSTS['a']}:8000 {health};",
+            "app host B": f"    server {network.HOSTS['b']}:8000 {health};",
             "plain http listener": f"    listen {SITE_ADDRESS}:80;",
             "https listener": f"    listen {SITE_ADDRESS}:443 ssl http2;",
             "host name": f"    server_name {SITE};",

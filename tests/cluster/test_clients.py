@@ -11,7 +11,13 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.cluster.clients import register
-from tests.cluster.conftest import ACCESS_TOKEN_TTL, ORIGIN, PASSWORD, SITE, SITE_ADDRESS
+from tests.cluster.conftest import (
+    ACCESS_TOKEN_TTL,
+    ORIGIN,
+    PASSWORD,
+    SITE,
+    SITE_ADDRESS,
+)
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.helpers import skip_or_fail
 from tests.servers import ROOT
@@ -76,7 +82,10 @@ def test_spa_signs_in_refreshes_and_signs_out_over_https(cluster, page):
     assert refresh_cookie["secure"] and refresh_cookie["httpOnly"]
     assert refresh_cookie["sameSite"] == "Strict"
     assert cookies["csrf_refresh_token"]["secure"]
-    visible = {part.split("=")[0].strip() for part in page.evaluate("document.cookie").split(";")}
+    visible = {
+        part.split("=")[0].strip()
+        for part in page.evaluate("document.cookie").split(";")
+    }
     assert "refresh_token" not in visible
 
     # The access token expires; a reload refreshes it through the cookie unnoticed.
@@ -135,7 +144,9 @@ def test_reset_mail_goes_out_from_the_mail_sender_process(cluster):
         with cluster.mail.lock:
             mails = [m for m in cluster.mail.received if email in m.rcpt_tos]
         found = [
-            m for m in mails if link.search(m.message.get_body(("plain",)).get_content())
+            m
+            for m in mails
+            if link.search(m.message.get_body(("plain",)).get_content())
         ]
         time.sleep(0.2)
     assert found, f"no reset mail for {email} in 30 s"

@@ -206,7 +206,9 @@ def test_rolling_restarts_rotating_the_signing_key_under_load(cluster):
         assert verify_downstream(cluster, watcher.tokens["accessToken"])
         time.sleep(2)
 
-    (cluster.workdir / "load-failures.txt").write_text("\n".join(map(repr, load.failures)))
+    (cluster.workdir / "load-failures.txt").write_text(
+        "\n".join(map(repr, load.failures))
+    )
     assert load.failures == [], load.failures[:10]
     assert load.requests() > 200, load.counts
     assert load.counts.get("refresh", 0) > 20 and load.counts.get("login", 0) > 0

@@ -83,7 +83,10 @@ def test_a_session_revoked_through_one_host_is_refused_through_the_other(cluster
         assert served_by(answers) == {"host-a", "host-b"}
         logout = client.post(
             LOGOUT,
-            headers={**BEARER, "Authorization": f"Bearer {session.tokens['refreshToken']}"},
+            headers={
+                **BEARER,
+                "Authorization": f"Bearer {session.tokens['refreshToken']}",
+            },
         )
         assert logout.status_code == 200
         revoked_by = logout.headers["X-Served-By"]

@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+from config import Config
 from tests.cluster.deployment import (
     DEPLOY,
     NGINX_SITE,
@@ -16,7 +17,6 @@ from tests.cluster.deployment import (
     verify_units,
 )
 from tests.docs.test_configuration import INTERNAL, variables_read
-from config import Config
 
 PROMETHEUS = DEPLOY / "prometheus"
 
@@ -28,7 +28,10 @@ def test_the_env_template_names_every_setting_the_server_reads():
 
 
 def test_nginx_refuses_bodies_over_the_apps_limit():
-    assert f"client_max_body_size {Config().MAX_CONTENT_LENGTH // 1024}k;" in NGINX_SITE.read_text()
+    assert (
+        f"client_max_body_size {Config().MAX_CONTENT_LENGTH // 1024}k;"
+        in NGINX_SITE.read_text()
+    )
 
 
 def tool(name):
