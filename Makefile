@@ -84,7 +84,7 @@ cluster: $(VENV)/.dev $(JWKS_VERIFIER)/node_modules/.package-lock.json
 	fi
 	promtool check rules deploy/prometheus/auth-server-alerts.yml
 	promtool test rules deploy/prometheus/auth-server-alerts.test.yml
-	CLUSTER=1 CHROMIUM_PATH=$(CHROMIUM_PATH) timeout -s INT -k 30 600 \
+	CLUSTER=1 CHROMIUM_PATH=$(CHROMIUM_PATH) timeout -s INT -k 30 900 \
 		$(BIN)/python -m pytest tests/ops/test_deploy_files.py tests/cluster $(PYTEST_ARGS)
 
 # Load test against gunicorn (bench/README.md); needs Debian's wrk, a few minutes.
