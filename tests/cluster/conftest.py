@@ -157,6 +157,28 @@ def wait_for(check, timeout, what):
     raise RuntimeError(f"{what} not ready in {timeout}s")
 
 
+def remember(process):
+    """Note a process group this run started: a run killed outright (CI's timeout)
+    leaves them, and the next run ends them (`end_leftovers`), those only."""
+    with open(WORKDIR / "process-groups", "a") as groups:
+        groups.write(f"{process.pid}\n")
+    return process
+
+
+def end_leftovers():
+    try:
+        groups = (WORKDIR / "process-groups").read_text().split()
+    except FileNotFoundError:
+        return
+    # Only a group whose leader is still one of ours (a pid may have been reused).
+    ours = (str(ROOT), str(WORKDIR), f":{REDIS_PORT}")
+    for group in groups:
+        with suppress(OSError):
+            command = Path(f"/proc/{group}/cmdline").read_bytes().replace(b"\0", b" ")
+            if any(mark.encode() in command for mark in ours):
+                os.killpg(int(group), signal.SIGKILL)
+
+
 def stop_group(process, timeout=STOP_TIMEOUT):
     if process is None or process.poll() is not None:
         return
@@ -207,13 +229,15 @@ class Host:
 
     def spawn(self, unit, argv, log_path):
         with open(log_path, "ab") as log:
-            return subprocess.Popen(
-                network.in_namespace(self.name, argv),
-                cwd=ROOT,
-                env=self.environment(unit),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
+            return remember(
+                subprocess.Popen(
+                    network.in_namespace(self.name, argv),
+                    cwd=ROOT,
+                    env=self.environment(unit),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
             )
 
     def launch(self):
@@ -323,8 +347,14 @@ http {{
 @contextmanager
 def started(argv, log_path, **kwargs):
     with open(log_path, "ab") as log:
-        process = subprocess.Popen(
-            argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **kwargs
+        process = remember(
+            subprocess.Popen(
+                argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                **kwargs,
+            )
         )
     try:
         yield process
@@ -346,6 +376,7 @@ def cluster():
         skip_or_fail("the cluster test needs root (network namespaces, nginx)")
     # A folder of its own, kept after the run for its logs (the next run empties it).
     workdir = WORKDIR
+    end_leftovers()
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(mode=0o755, parents=True)
     ca, cert, key = make_certificates(workdir)
