@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 
-.PHONY: run test e2e faults migrate lint clean bench
+.PHONY: run test e2e faults cluster migrate lint clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,29 @@ faults: $(VENV)/.dev
 			postgresql redis-server; \
 	fi
 	FAULTS=1 timeout -s INT -k 30 600 $(BIN)/python -m pytest tests/faults $(PYTEST_ARGS)
+
+# docs/deployment.md on one machine (tests/cluster): nginx with TLS in front of two
+# app hosts in network namespaces, on the CI machine's PostgreSQL (database
+# `cluster`, its Unix socket) and a redis-server of the test's own; then the alert
+# rules' unit tests and the deploy files' checks. Root: namespaces, ports 80/443.
+# Debian's packages are installed when missing, without starting their services.
+CLUSTER_TOOLS := nginx:nginx openssl:openssl ip:iproute2 redis-server:redis-server \
+	promtool:prometheus systemd-analyze:systemd psql:postgresql-client
+cluster: $(VENV)/.dev $(JWKS_VERIFIER)/node_modules/.package-lock.json
+	@if [ "$$(id -u)" != 0 ]; then echo "make cluster runs as root"; exit 1; fi
+	@missing=""; for tool in $(CLUSTER_TOOLS); do \
+		command -v $${tool%%:*} >/dev/null 2>&1 || missing="$$missing $${tool#*:}"; \
+	done; [ -x "$(CHROMIUM_PATH)" ] || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+		printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends $$missing; status=$$?; \
+		rm -f /usr/sbin/policy-rc.d; exit $$status; \
+	fi
+	promtool check rules deploy/prometheus/auth-server-alerts.yml
+	promtool test rules deploy/prometheus/auth-server-alerts.test.yml
+	CLUSTER=1 CHROMIUM_PATH=$(CHROMIUM_PATH) timeout -s INT -k 30 900 \
+		$(BIN)/python -m pytest tests/ops/test_deploy_files.py tests/cluster $(PYTEST_ARGS)
 
 # Load test against gunicorn (bench/README.md); needs Debian's wrk, a few minutes.
 bench: $(VENV)/.runtime

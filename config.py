@@ -284,6 +284,9 @@ class Config:
         self.HEALTH_CHECK_TIMEOUT_MS = as_int(env("HEALTH_CHECK_TIMEOUT_MS"), 1500)
         # Strict-Transport-Security max-age, sent in production only; 0 turns it off.
         self.HSTS_MAX_AGE = as_int(env("HSTS_MAX_AGE"), 63072000)
+        # Test setups only (tests/cluster): every answer names its host in
+        # `X-Served-By`, so a test sees the proxy spread requests. Unset: no header.
+        self.SERVED_BY = env("SERVED_BY") or None
 
     def default_database_url(self):
         return f"sqlite:///{INSTANCE_DIR / 'auth.db'}"

@@ -7,14 +7,35 @@ import tempfile
 from pathlib import Path
 
 from gunicorn import glogging
+from gunicorn.workers.gthread import ThreadWorker
 
 bind = (
     os.environ.get("BIND")
     or f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 )
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+
+
+class StopListeningWorker(ThreadWorker):
+    """gthread, whose stopping worker closes its listening sockets at once.
+
+    gthread stops accepting at SIGTERM but keeps its copy of the listening socket
+    open until its last request is done: the kernel still completes connections
+    (into the backlog), and those are reset when the worker exits, with their
+    requests sent. A proxy may not resend such a POST. Closed at once (the master
+    closes its own first), new connections are refused instead, which a proxy
+    passes to another host whatever the method (docs/deployment.md).
+    """
+
+    def set_accept_enabled(self, enabled):
+        super().set_accept_enabled(enabled)
+        if not enabled and not self.alive:
+            for listener in self.sockets:
+                listener.close()
+
+
 # bcrypt releases the GIL, so threads of one worker hash passwords in parallel.
-worker_class = "gthread"
+worker_class = StopListeningWorker
 # Enough threads that logins waiting for bcrypt (BCRYPT_CONCURRENCY hash at once,
 # the rest sleep) leave threads free for cheap requests; bench/README.md.
 threads = int(os.environ.get("GUNICORN_THREADS", "16"))
@@ -22,6 +43,11 @@ threads = int(os.environ.get("GUNICORN_THREADS", "16"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30
 keepalive = 5
+# gunicorn answers a request of more than 100 header fields with a bare HTML 400.
+# In production nginx bounds the request head (deploy/nginx: 4 KiB a line, under
+# 18 KiB in all) and answers larger ones in the JSON envelope; a head it passes has
+# at most ~4,500 fields ("a:" lines), so gunicorn must let that many through.
+limit_request_fields = 5000
 # Logs go to stdout for the process manager, one JSON object per line as the app's
 # own (app/logs.py); the app logs each request itself, so no access log here.
 accesslog = None

@@ -50,6 +50,9 @@ def assign_request_id():
 def finish_response(response):
     """Headers every answer carries: the request id, and no caching of API data."""
     response.headers["X-Request-ID"] = request_id()
+    served_by = current_app.config["SERVED_BY"]
+    if served_by:
+        response.headers["X-Served-By"] = served_by
     # A response that chose its own caching (the public JWKS) keeps it.
     if (
         response.mimetype == "application/json"
