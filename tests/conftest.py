@@ -244,11 +244,20 @@ def cookie_value(client, name):
 class AuthActions:
     """Register and log in through the HTTP API, as a client would."""
 
-    def __init__(self, app):
+    def __init__(self, app, smtp_box=None):
         self.app = app
+        self.mailbox = smtp_box
         self.count = 0
 
-    def register(self, *, mode="bearer", email=None, password=PASSWORD, name="Ada"):
+    def register(
+        self,
+        *,
+        mode="bearer",
+        email=None,
+        password=PASSWORD,
+        name="Ada",
+        keep_mail=False,
+    ):
         self.count += 1
         client = self.app.test_client()
         email = email or f"ada{self.count}-{uuid.uuid4().hex[:6]}@example.com"
@@ -259,6 +268,8 @@ class AuthActions:
             headers=headers,
         )
         assert response.status_code == 201, response.get_json()
+        if self.mailbox is not None and not keep_mail:
+            self.mailbox.clear()
         return self._caller(client, response, mode, email, password)
 
     def login(self, email, password=PASSWORD, *, mode="bearer", client=None):
@@ -297,8 +308,16 @@ def statements(app):
 
 
 @pytest.fixture
-def auth(app):
-    return AuthActions(app)
+def auth(request, app):
+    # With the test SMTP server in use, the verification mail of each registration
+    # is delivered and dropped (register(keep_mail=True) keeps it): tests count the
+    # mails of what they do next.
+    smtp_box = (
+        request.getfixturevalue("mailbox")
+        if "mailbox" in request.fixturenames
+        else None
+    )
+    return AuthActions(app, smtp_box=smtp_box)
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ def resend(app, email):
 
 
 def test_registration_mails_the_verification_link(app, auth, mailbox):
-    caller = auth.register()
+    caller = auth.register(keep_mail=True)
     [mail] = mailbox.wait_for(1)
     assert mail.rcpt_tos == [caller.extra["email"]]
     assert mail.subject == "Confirm your email address"
@@ -106,7 +106,7 @@ def test_resend_is_202_for_every_address_and_mails_only_the_unverified(
 
 
 def test_the_registration_link_dies_when_a_new_one_is_sent(app, auth, mailbox):
-    caller = auth.register()
+    caller = auth.register(keep_mail=True)
     [first] = mailbox.wait_for(1)
     mailbox.clear()
     assert_ok(resend(app, caller.extra["email"]), 202)
