@@ -4,6 +4,7 @@ from app.models.audit_event import AuditEvent
 from app.models.mfa import MfaChallenge, RecoveryCode, TotpCredential
 from app.models.one_time_token import OneTimeToken
 from app.models.outbox import OutboxMail
+from app.models.revocation import Revocation, RevocationHead
 from app.models.session import UserSession
 from app.models.user import User
 
@@ -13,6 +14,8 @@ __all__ = [
     "OneTimeToken",
     "OutboxMail",
     "RecoveryCode",
+    "Revocation",
+    "RevocationHead",
     "TotpCredential",
     "User",
     "UserSession",
