@@ -181,7 +181,9 @@ class Config:
         # never hold every thread while cheap requests queue behind them.
         # Default: all but 4 of a worker's threads (gunicorn.conf.py's GUNICORN_THREADS).
         threads = as_int(env("GUNICORN_THREADS"), 16)
-        self.BCRYPT_MAX_WAITING = as_int(env("BCRYPT_MAX_WAITING"), max(1, threads - 4))
+        self.BCRYPT_MAX_WAITING = as_int(
+            env("BCRYPT_MAX_WAITING"), max(1, threads - 4)
+        )
         self.BCRYPT_MAX_WAIT_MS = as_int(env("BCRYPT_MAX_WAIT_MS"), 5000)
         self.DEBUG = as_bool(env("FLASK_DEBUG")) or as_bool(env("DEBUG"))
 
