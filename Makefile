@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 
-.PHONY: run test e2e faults migrate lint clean bench
+.PHONY: run test e2e faults downstream migrate lint clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,15 @@ faults: $(VENV)/.dev
 			postgresql redis-server; \
 	fi
 	FAULTS=1 timeout -s INT -k 30 600 $(BIN)/python -m pytest tests/faults $(PYTEST_ARGS)
+
+# The verifier package (verifier/), installed as a downstream service would, and the
+# proof that revocations reach a Flask and a FastAPI service within 1 s
+# (tests/downstream: the auth server under gunicorn, each service its own process).
+downstream: $(VENV)/.dev
+	@# Its dependencies (PyJWT, cryptography) are runtime requirements already.
+	$(BIN)/pip install --quiet --force-reinstall --no-deps ./verifier
+	DOWNSTREAM=1 timeout -s INT -k 30 300 $(BIN)/python -m pytest tests/downstream \
+		$(PYTEST_ARGS)
 
 # Load test against gunicorn (bench/README.md); needs Debian's wrk, a few minutes.
 bench: $(VENV)/.runtime
