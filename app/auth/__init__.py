@@ -7,6 +7,7 @@ bp = Blueprint("auth", __name__)
 # routes attach themselves to bp.
 from app.auth import (  # noqa: E402,F401
     account_mail,
+    introspection_routes,
     mfa_routes,
     password_services,
     routes,

@@ -275,6 +275,19 @@ def logout_everywhere(*, user_id, session_id=None):
     return revoked
 
 
+def session_is_live(*, claims):
+    """Whether a verified token's session is live and its user active (reads only)."""
+    with read_connection() as connection:
+        state = _session_state(connection, session_id_of(claims))
+    return (
+        state is not None
+        and str(state.user_id) == claims.get("sub")
+        and state.user_is_active
+        and state.revoked_at is None
+        and state.expires_at > clock.now()
+    )
+
+
 def list_active_sessions(*, user_id):
     """The user's sessions that are neither revoked nor expired, most recent first.
 
