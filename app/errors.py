@@ -158,11 +158,6 @@ class AdminMfaRequired(MfaRequired):
     message = "Admin endpoints need a session that passed a second factor."
 
 
-class CursorInvalid(ApiError):
-    code = "cursor_invalid"
-    message = "The cursor is not one this feed handed out; start again without it."
-
-
 class NotFound(ApiError):
     status = 404
     code = "not_found"

@@ -10,7 +10,7 @@ from app.schemas.introspection import IntrospectionSchema
 
 
 @bp.post("/introspect")
-@operation(tag="sessions")
+@operation(tag="sessions", errors={413: ["payload_too_large"]})
 @response(
     IntrospectionSchema,
     envelope=False,

@@ -17,7 +17,8 @@ from flask import current_app
 from app.auth import revocations
 from app.auth.keys import current_keyset
 from app.auth.tokens import CODEC
-from app.errors import CursorInvalid, NotFound
+from app.errors import NotFound
+from app.pagination import InvalidCursor
 
 FEED_TYPE = "revocations+jwt"
 # How often a held request looks at the feed's head (one indexed row).
@@ -63,7 +64,9 @@ def register_poll_seats(app):
 def read_state(since):
     state = revocations.read_since(since=since)
     if state is None:
-        raise CursorInvalid()
+        raise InvalidCursor(
+            "The cursor is not one this feed handed out; start again without it."
+        )
     return state
 
 

@@ -12,7 +12,7 @@ MEDIA_TYPE = "application/jwt"
 
 
 @bp.get("/.well-known/revocations")
-@operation(tag="operations", errors={400: ["cursor_invalid"], 404: ["not_found"]})
+@operation(tag="operations", errors={400: ["invalid_cursor"], 404: ["not_found"]})
 @response(
     media_type=MEDIA_TYPE,
     cache_control="`no-cache` with a weak `ETag`: `If-None-Match` gets 304.",
@@ -29,7 +29,7 @@ def revocations(query):
     holds the answer until a revocation arrives (long-poll, at most
     `REVOCATION_FEED_MAX_WAIT` seconds). Asymmetric algorithms only: 404
     `not_found` with HS256. A cursor that is not this feed's (from the future, or
-    of another database) is 400 `cursor_invalid`: start again without `since`.
+    of another database) is 400 `invalid_cursor`: start again without `since`.
     """
     answer = revocation_feed(
         since=query.get("since"), wait=query["wait"], known_etags=request.if_none_match

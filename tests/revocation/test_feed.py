@@ -87,7 +87,7 @@ def test_garbage_cursor_is_400(client, since):
 
 def test_cursor_from_the_future_is_400(client):
     assert_error(
-        client.get(REVOCATIONS, query_string={"since": "999999"}), 400, "cursor_invalid"
+        client.get(REVOCATIONS, query_string={"since": "999999"}), 400, "invalid_cursor"
     )
 
 

@@ -153,7 +153,7 @@ class FeedFollower:
 
 def is_cursor_refusal(answer):
     try:
-        return answer.json().get("code") == "cursor_invalid"
+        return answer.json().get("code") == "invalid_cursor"
     except (ValueError, AttributeError, json.JSONDecodeError):
         return False
 
