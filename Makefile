@@ -74,13 +74,16 @@ downstream: $(VENV)/.dev
 		$(PYTEST_ARGS)
 
 # Load test against gunicorn (bench/README.md); needs Debian's wrk, a few minutes.
-bench: $(VENV)/.runtime
+# Its verifier scenario loads the downstream services of tests/downstream (FastAPI
+# and uvicorn are test dependencies) with the verifier package installed.
+bench: $(VENV)/.dev
 	@for tool in wrk redis-server; do \
 		command -v $$tool >/dev/null 2>&1 && continue; \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
 			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$tool; \
 		else echo "make bench needs $$tool: apt-get install -y $$tool"; exit 1; fi; \
 	done
+	$(BIN)/pip install --quiet --force-reinstall --no-deps ./verifier
 	$(BIN)/python bench/run.py
 
 lint: $(VENV)/.dev
