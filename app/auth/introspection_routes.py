@@ -10,7 +10,7 @@ from app.schemas.introspection import IntrospectionSchema
 
 
 @bp.post("/introspect")
-@operation(tag="sessions", errors={413: ["payload_too_large"]})
+@operation(tag="sessions")
 @response(
     IntrospectionSchema,
     envelope=False,

@@ -4,19 +4,28 @@ from marshmallow import Schema, fields
 
 
 class IntrospectionSchema(Schema):
-    """`active`, and for an active access token its claims (RFC 7662 section 2.2)."""
+    """`active`, and for an active access token its claims (RFC 7662 section 2.2).
+
+    Inactive answers are `{"active": false}` alone: every other member is optional.
+    """
 
     active = fields.Boolean(required=True)
-    token_type = fields.String(metadata={"description": "`access_token`"})
-    client_id = fields.String(metadata={"description": "The calling service."})
-    iss = fields.String()
-    sub = fields.String()
-    aud = fields.Raw(metadata={"description": "A string, or a list of them."})
-    exp = fields.Integer()
-    iat = fields.Integer()
-    jti = fields.String()
-    sid = fields.String()
-    role = fields.String()
-    amr = fields.List(fields.String())
-    acr = fields.String()
-    auth_time = fields.Integer()
+    token_type = fields.String(
+        metadata={"optional": True, "description": "`access_token`"}
+    )
+    client_id = fields.String(
+        metadata={"optional": True, "description": "The calling service."}
+    )
+    iss = fields.String(metadata={"optional": True})
+    sub = fields.String(metadata={"optional": True})
+    aud = fields.Raw(
+        metadata={"optional": True, "description": "A string, or a list of them."}
+    )
+    exp = fields.Integer(metadata={"optional": True})
+    iat = fields.Integer(metadata={"optional": True})
+    jti = fields.String(metadata={"optional": True})
+    sid = fields.String(metadata={"optional": True})
+    role = fields.String(metadata={"optional": True})
+    amr = fields.List(fields.String(), metadata={"optional": True})
+    acr = fields.String(metadata={"optional": True})
+    auth_time = fields.Integer(metadata={"optional": True})

@@ -13,6 +13,7 @@ from tests.urls import (
     EMAIL_VERIFY_CONFIRM,
     EMAIL_VERIFY_REQUEST,
     HEALTH,
+    INTROSPECT,
     JWKS,
     LOGIN,
     LOGOUT,
@@ -31,6 +32,7 @@ from tests.urls import (
     PASSWORD_RESET_CONFIRM,
     REFRESH,
     REGISTER,
+    REVOCATIONS,
     SECURITY_EVENTS,
     SESSIONS,
 )
@@ -40,6 +42,8 @@ NOT_DOCUMENTED = {"openapi.docs_asset"}
 
 # API.md's endpoint table, spelled out: the document must keep up with the contract.
 CONTRACT_ENDPOINTS = [
+    ("get", REVOCATIONS),
+    ("post", INTROSPECT),
     ("post", REGISTER),
     ("post", LOGIN),
     ("post", REFRESH),
