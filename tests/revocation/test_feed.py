@@ -152,3 +152,36 @@ def test_entries_leave_once_the_tokens_expired(client, auth, move_clock):
 def test_hs256_has_no_feed(make_app):
     client = make_app(JWT_ALGORITHM="HS256").test_client()
     assert_error(client.get(REVOCATIONS), 404, "not_found")
+
+
+def test_a_follower_misses_no_revocation_of_parallel_transactions(client, auth, app):
+    callers = [auth.register() for _ in range(12)]
+    sid_of = lambda tokens: token_parts(tokens.access_token)[1]["sid"]  # noqa: E731
+    _, _, start = read_feed(client)
+    seen, done = set(), threading.Event()
+
+    def follow():
+        cursor = start["cursor"]
+        with app.test_client() as follower:
+            while True:
+                finished = done.is_set()
+                _, _, claims = read_feed(follower, cursor)
+                seen.update(revoked_sids(claims))
+                cursor = claims["cursor"]
+                if finished:
+                    return
+
+    def logout(caller):
+        with app.test_client() as own:
+            assert own.post(LOGOUT, headers=caller.headers).status_code == 200
+
+    follower = threading.Thread(target=follow)
+    follower.start()
+    threads = [threading.Thread(target=logout, args=(c,)) for c in callers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    done.set()
+    follower.join(30)
+    assert seen == {sid_of(caller) for caller in callers}
