@@ -54,9 +54,7 @@ def claim_cursor():
     same lock first, so two of them never wait on each other's rows.
     """
     connection = db.session.connection()
-    if connection.execute(BUMP_HEAD).rowcount == 0:
-        # A database made by create_all (tests) rather than the migration.
-        connection.execute(insert(HEAD).values(id=HEAD_ROW_ID, cursor=1))
+    connection.execute(BUMP_HEAD)
     return connection.execute(HEAD_QUERY).scalar_one()
 
 

@@ -9,7 +9,7 @@ visible in the order they were handed out and a follower never skips one.
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer
+from sqlalchemy import DDL, BigInteger, Index, Integer, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -39,3 +39,11 @@ class RevocationHead(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     cursor: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# The one head row, with the table (create_all; the migration inserts it too).
+event.listen(
+    RevocationHead.__table__,
+    "after_create",
+    DDL("INSERT INTO revocation_head (id, cursor) VALUES (1, 0)"),  # HEAD_ROW_ID
+)

@@ -1,9 +1,13 @@
 """The live auth server and downstream services of tests/downstream, per module."""
 
+import uuid
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
+from tests.conftest import TEST_DATABASE_URL
 from tests.downstream.support import (
     AuthServer,
     auth_server_env,
@@ -37,10 +41,30 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="module")
-def auth_server(tmp_path_factory, smtp_server):
+def server_database_url(server_database):
+    """A fresh schema of TEST_DATABASE_URL's PostgreSQL, else None (a SQLite file)."""
+    if server_database is None:
+        yield None
+        return
+    schema = f"downstream_{uuid.uuid4().hex[:12]}"
+    with server_database.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(TEST_DATABASE_URL).update_query_dict(
+        {"options": f"-csearch_path={schema}"}
+    )
+    yield url.render_as_string(hide_password=False)
+    with server_database.connect() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+@pytest.fixture(scope="module")
+def auth_server(tmp_path_factory, smtp_server, server_database_url):
     workdir = tmp_path_factory.mktemp("auth-server")
     port = free_port()
-    server = AuthServer(workdir, port, auth_server_env(workdir, port, smtp_server.port))
+    env = auth_server_env(workdir, port, smtp_server.port)
+    if server_database_url:
+        env["DATABASE_URL"] = server_database_url
+    server = AuthServer(workdir, port, env)
     server.start()
     yield server
     server.kill()  # held polls would make a graceful stop wait for them
