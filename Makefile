@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 
-.PHONY: run test e2e faults cluster migrate lint clean bench
+.PHONY: run test e2e faults cluster downstream migrate lint clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -88,14 +88,26 @@ cluster: $(VENV)/.dev $(JWKS_VERIFIER)/node_modules/.package-lock.json
 	CLUSTER=1 CHROMIUM_PATH=$(CHROMIUM_PATH) timeout -s INT -k 30 900 \
 		$(BIN)/python -m pytest tests/ops/test_deploy_files.py tests/cluster $(PYTEST_ARGS)
 
+# The verifier package (verifier/), installed as a downstream service would, and the
+# proof that revocations reach a Flask and a FastAPI service within 1 s
+# (tests/downstream: the auth server under gunicorn, each service its own process).
+downstream: $(VENV)/.dev
+	@# Its dependencies (PyJWT, cryptography) are runtime requirements already.
+	$(BIN)/pip install --quiet --force-reinstall --no-deps ./verifier
+	DOWNSTREAM=1 timeout -s INT -k 30 300 $(BIN)/python -m pytest tests/downstream \
+		$(PYTEST_ARGS)
+
 # Load test against gunicorn (bench/README.md); needs Debian's wrk, a few minutes.
-bench: $(VENV)/.runtime
+# Its verifier scenario loads the downstream services of tests/downstream (FastAPI
+# and uvicorn are test dependencies) with the verifier package installed.
+bench: $(VENV)/.dev
 	@for tool in wrk redis-server; do \
 		command -v $$tool >/dev/null 2>&1 && continue; \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
 			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$tool; \
 		else echo "make bench needs $$tool: apt-get install -y $$tool"; exit 1; fi; \
 	done
+	$(BIN)/pip install --quiet --force-reinstall --no-deps ./verifier
 	$(BIN)/python bench/run.py
 
 lint: $(VENV)/.dev

@@ -73,6 +73,19 @@ def compat_profiles(value):
     return names
 
 
+def introspection_clients(value):
+    """{client id: secret} from "id:secret,..."; a malformed entry stops startup."""
+    clients = {}
+    for item in as_list(value):
+        client_id, separator, secret = item.partition(":")
+        if not separator or not client_id.strip() or len(secret.strip()) < 16:
+            raise ValueError(
+                "INTROSPECTION_CLIENTS entries are id:secret, secrets of 16+ characters"
+            )
+        clients[client_id.strip()] = secret.strip()
+    return clients
+
+
 def env(name, default=None):
     return os.environ.get(name, default)
 
@@ -129,6 +142,12 @@ class Config:
         )
         self.JWT_PREVIOUS_SECRET_KEYS = as_list(env("JWT_PREVIOUS_SECRET_KEYS"))
         self.JWKS_MAX_AGE = as_int(env("JWKS_MAX_AGE"), 300)
+        # Revocation feed (/.well-known/revocations): the longest long-poll, and how
+        # many held polls a worker process keeps (the rest are answered at once).
+        self.REVOCATION_FEED_MAX_WAIT = as_int(env("REVOCATION_FEED_MAX_WAIT"), 25)
+        self.REVOCATION_FEED_MAX_WAITERS = as_int(env("REVOCATION_FEED_MAX_WAITERS"), 4)
+        # Introspection (RFC 7662) service credentials: "id:secret,id2:secret2".
+        self.INTROSPECTION_CLIENTS = introspection_clients(env("INTROSPECTION_CLIENTS"))
 
         # Audit trail (app/audit): `flask auth purge` deletes older events; client
         # IPs stored in full, or "truncated" to their /24 (IPv4) or /64 (IPv6).

@@ -8,6 +8,8 @@ from app.auth.devices import register_device_key
 from app.auth.jwks import bp as jwks_bp
 from app.auth.jwks import register_signing_keys
 from app.auth.passwords import register_bcrypt_gate
+from app.auth.revocation_feed import register_poll_seats
+from app.auth.revocation_routes import bp as revocations_bp
 from app.auth.secret_box import register_secret_box
 from app.auth.tokens import register_token_keys
 from app.cli import register_cli, register_maintenance_cli
@@ -45,6 +47,7 @@ def create_app(overrides=None):
     register_secret_box(app)
     register_device_key(app)
     register_bcrypt_gate(app)
+    register_poll_seats(app)
     register_request_hooks(app)
     register_security_headers(app)
     register_cors(app)
@@ -92,6 +95,7 @@ def register_routes(app):
     app.register_blueprint(users_bp, url_prefix="/api/v1/users")
     app.register_blueprint(admin_bp, url_prefix="/api/v1/admin")
     app.register_blueprint(jwks_bp)  # /.well-known/jwks.json
+    app.register_blueprint(revocations_bp)  # /.well-known/revocations
     app.register_blueprint(openapi_bp)  # /api/v1/openapi.json and /docs
     # Compatibility profiles (docs/compat.md): only those COMPAT_PROFILES names.
     for mount in enabled_mounts(app.config):

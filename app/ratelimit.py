@@ -30,6 +30,7 @@ from app import events
 from app.auth.devices import DEVICE_FIELD, presented_device_token, read_device_token
 from app.auth.mfa_accounts import mfa_token_email
 from app.auth.principal import access_token_required, authenticated_user
+from app.auth.service_clients import request_client
 from app.errors import (
     ERROR_CODE_KEY,
     ApiError,
@@ -44,6 +45,8 @@ from app.ratelimit_storage import failover_uri
 PER_IP = "ip"
 PER_ACCOUNT = "account"
 PER_DEVICE = "device"
+# Introspection: the authenticated service credential (else the client IP).
+PER_CLIENT = "client"
 REDIS_SCHEMES = ("redis://", "rediss://", "redis+unix://")
 # Exact under concurrency (one atomic Lua call on Redis) and no double burst at a
 # window boundary, unlike fixed windows; the limits are small, so memory is cheap.
@@ -60,7 +63,7 @@ class RateLimit:
     """One limit: on `endpoint`, counted per `key`, at config[setting] (or default)."""
 
     endpoint: str
-    key: str  # PER_IP, PER_ACCOUNT or PER_DEVICE
+    key: str  # PER_IP, PER_ACCOUNT, PER_DEVICE or PER_CLIENT
     setting: str
     default: str
     # Count only answers that refuse a password (checked before the view all the same),
@@ -206,6 +209,18 @@ LIMITS = (
         "RATELIMIT_REFRESH",
         "60 per minute",
         shared="refresh-ip",
+    ),
+    # Services: one call per request they serve, counted per service credential.
+    RateLimit(
+        "auth.introspect_token", PER_CLIENT, "RATELIMIT_INTROSPECT", "1200 per minute"
+    ),
+    # Verifiers long-poll it (one request per revocation or per wait): a flood of
+    # it is cut here; answers are ETag-cacheable too.
+    RateLimit(
+        "revocations.revocations",
+        PER_IP,
+        "RATELIMIT_REVOCATION_FEED",
+        "300 per minute",
     ),
     # The second step of a login: every attempt per IP; wrong codes per account
     # (the mfaToken's) with those of step-up, recovery codes, confirm and disable.
@@ -443,6 +458,11 @@ def account_key():
     return f"account:{account_digest(account_email())}"
 
 
+def client_key():
+    client_id = request_client()
+    return ip_key() if client_id is None else f"client:{client_id[:MAX_KEY_TEXT]}"
+
+
 def no_account():
     return account_email() is None
 
@@ -498,6 +518,8 @@ def limit_options(limit):
         options.update(key_func=account_key, exempt_when=exempt)
     elif limit.key == PER_DEVICE:
         options.update(key_func=device_key, exempt_when=no_known_device)
+    elif limit.key == PER_CLIENT:
+        options["key_func"] = client_key
     if limit.failures_only:
         # Checked before the view like any limit; counted after it, if it refused.
         options["deduct_when"] = refused(limit.refused_code)

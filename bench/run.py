@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import verifier as verifier_bench  # bench/verifier.py (this folder is on sys.path)
+
 BENCH_DIR = Path(__file__).resolve().parent
 BASE_DIR = BENCH_DIR.parent
 LUA_DIR = BENCH_DIR / "lua"
@@ -54,7 +56,8 @@ RESULTS_DIR = Path(setting("BENCH_RESULTS_DIR", str(BENCH_DIR / "results")))
 # A comma-separated subset, for quick iterations (the table then has gaps).
 SCENARIOS = set(
     setting(
-        "BENCH_SCENARIOS", "bare,me,refresh_bearer,refresh_cookie,login,flood"
+        "BENCH_SCENARIOS",
+        "bare,me,refresh_bearer,refresh_cookie,login,flood,verifier",
     ).split(",")
 )
 
@@ -730,6 +733,16 @@ def render(figures, info):
     if rss:
         top = max(rss.values())
         check("worker RSS (max)", f"{top:.1f} MB", "≤ 60 MB", top <= 60.0)
+    if "verifier" in figures:
+        verified = figures["verifier"]
+        share = verified["verifier_rate"] / verified["pyjwt_rate"]
+        goal = verifier_bench.GOAL
+        check(
+            "verifier checks vs PyJWT decode",
+            f"{share:.0%}",
+            f"≥ {goal:.0%}",
+            share >= goal,
+        )
 
     lines = [
         f"## Benchmark run {info['stamp']}",
@@ -760,6 +773,8 @@ def render(figures, info):
         *checks,
         "",
     ]
+    if "verifier" in figures:
+        lines += verifier_bench.render(figures["verifier"])
     return "\n".join(lines)
 
 
@@ -828,6 +843,9 @@ def main():
                     figures["bare_rss"] = [rss_mb(pid) for pid in bare.worker_pids()]
             else:
                 bench_app(env, workdir, figures)
+        if "verifier" in SCENARIOS:
+            print("  verifier package: checks/s and downstream services", flush=True)
+            figures["verifier"] = verifier_bench.measure(workdir)
         if wants_bcrypt:
             second = bcrypt_reference()
             figures["bcrypt_runs"] = (first_bcrypt, second)

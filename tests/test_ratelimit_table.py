@@ -129,6 +129,11 @@ class Attempts:
         device_token = None
         if endpoint.startswith("auth.mfa_"):
             return self.send_mfa(account, environ)
+        if endpoint == "revocations.revocations":
+            return self.client.get(self.url, environ_base=environ)
+        if endpoint == "auth.introspect_token":
+            # Without a service credential the client IP is counted.
+            return self.client.post(self.url, data={"token": "x"}, environ_base=environ)
         if self.limit.key == PER_DEVICE:
             # One account; fresh: without its device token (counted per account).
             account, device_token = "table", None if fresh else "yes"

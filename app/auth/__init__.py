@@ -8,6 +8,7 @@ bp = Blueprint("auth", __name__)
 from app.auth import (  # noqa: E402,F401
     account_mail,
     email_verification,
+    introspection_routes,
     lifecycle_routes,
     mfa_routes,
     passkey_routes,

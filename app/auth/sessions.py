@@ -8,7 +8,7 @@ from flask import current_app
 from sqlalchemy import bindparam, delete, or_, select, update
 
 from app import clock, events
-from app.auth import alerts
+from app.auth import alerts, revocations
 from app.auth.tokens import new_jti, session_id_of
 from app.database import read_connection
 from app.errors import (
@@ -264,16 +264,10 @@ def keep_refresh_token(user_session, *, presented, now):
 
 def revoke_session(*, session_id, reason, user_id=None):
     """Revoke one session; returns whether it was active. The caller commits."""
-    conditions = [UserSession.id == session_id, UserSession.revoked_at.is_(None)]
+    conditions = [SESSIONS.c.id == session_id, SESSIONS.c.revoked_at.is_(None)]
     if user_id is not None:
-        conditions.append(UserSession.user_id == user_id)
-    result = db.session.execute(
-        update(UserSession)
-        .where(*conditions)
-        .values(revoked_at=clock.now(), revoked_reason=reason)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
+        conditions.append(SESSIONS.c.user_id == user_id)
+    return revoke_where(conditions, reason) == 1
 
 
 def revoke_user_sessions(*, user_id, reason, keep_session_id=None):
@@ -281,16 +275,27 @@ def revoke_user_sessions(*, user_id, reason, keep_session_id=None):
 
     The caller commits (with whatever else its transaction changes).
     """
-    conditions = [UserSession.user_id == user_id, UserSession.revoked_at.is_(None)]
+    conditions = [SESSIONS.c.user_id == user_id, SESSIONS.c.revoked_at.is_(None)]
     if keep_session_id is not None:
-        conditions.append(UserSession.id != keep_session_id)
-    result = db.session.execute(
-        update(UserSession)
+        conditions.append(SESSIONS.c.id != keep_session_id)
+    return revoke_where(conditions, reason)
+
+
+def revoke_where(conditions, reason):
+    """The one place sessions are revoked: the rows, and the revocation feed's entries.
+
+    Returns how many sessions it revoked; the caller commits.
+    """
+    cursor = revocations.claim_cursor()
+    now = clock.now()
+    revoked = db.session.execute(
+        update(SESSIONS)
         .where(*conditions)
-        .values(revoked_at=clock.now(), revoked_reason=reason)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount
+        .values(revoked_at=now, revoked_reason=reason)
+        .returning(SESSIONS.c.id, SESSIONS.c.expires_at)
+    ).all()
+    revocations.record(cursor=cursor, revoked=revoked, revoked_at=now)
+    return len(revoked)
 
 
 def end_session_of_token(*, claims):
@@ -316,6 +321,19 @@ def logout_everywhere(*, user_id, session_id=None):
     )
     db.session.commit()
     return revoked
+
+
+def session_is_live(*, claims):
+    """Whether a verified token's session is live and its user active (reads only)."""
+    with read_connection() as connection:
+        state = _session_state(connection, session_id_of(claims))
+    return (
+        state is not None
+        and str(state.user_id) == claims.get("sub")
+        and state.user_is_active
+        and state.revoked_at is None
+        and state.expires_at > clock.now()
+    )
 
 
 def list_active_sessions(*, user_id):

@@ -5,6 +5,7 @@ from app.models.mfa import MfaChallenge, RecoveryCode, TotpCredential
 from app.models.one_time_token import OneTimeToken
 from app.models.outbox import OutboxMail
 from app.models.passkey import Passkey, PasskeyChallenge
+from app.models.revocation import Revocation, RevocationHead
 from app.models.session import UserSession
 from app.models.user import User
 
@@ -16,6 +17,8 @@ __all__ = [
     "Passkey",
     "PasskeyChallenge",
     "RecoveryCode",
+    "Revocation",
+    "RevocationHead",
     "TotpCredential",
     "User",
     "UserSession",

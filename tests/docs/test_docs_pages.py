@@ -12,7 +12,7 @@ import pytest
 from tests.docs.support import README, doc_files, read
 from tests.servers import ROOT
 
-PAGES = ["API.md", "clients.md", "configuration.md", "deployment.md"]
+PAGES = ["API.md", "clients.md", "configuration.md", "deployment.md", "downstream.md"]
 PAGES += ["operations.md", "security.md"]
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 SKIPPED_DIRS = {".git", ".venv", "instance", "artifacts", "node_modules", "__pycache__"}

@@ -16,6 +16,7 @@ from tests.urls import (
     EMAIL_VERIFY_REQUEST,
     EMAIL_VERIFY_RESEND,
     HEALTH,
+    INTROSPECT,
     JWKS,
     LOGIN,
     LOGOUT,
@@ -36,6 +37,7 @@ from tests.urls import (
     PASSWORD_RESET_CONFIRM,
     REFRESH,
     REGISTER,
+    REVOCATIONS,
     SECURITY_EVENTS,
     SESSIONS,
 )
@@ -45,6 +47,8 @@ NOT_DOCUMENTED = {"openapi.docs_asset"}
 
 # API.md's endpoint table, spelled out: the document must keep up with the contract.
 CONTRACT_ENDPOINTS = [
+    ("get", REVOCATIONS),
+    ("post", INTROSPECT),
     ("post", REGISTER),
     ("post", LOGIN),
     ("post", REFRESH),
