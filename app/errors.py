@@ -170,6 +170,72 @@ class EmailTaken(ApiError):
     message = "An account with this email already exists."
 
 
+class ProviderUnavailable(ApiError):
+    status = 502
+    code = "provider_unavailable"
+    message = "The sign-in provider did not answer; try again later."
+
+
+class ReturnToInvalid(ApiError):
+    code = "return_to_invalid"
+    message = "returnTo must be on the frontend's origin."
+
+
+class RedirectUriInvalid(ApiError):
+    code = "redirect_uri_invalid"
+    message = "redirectUri is not a registered app redirect."
+
+
+class LoginCodeInvalid(ApiError):
+    status = 401
+    code = "login_code_invalid"
+    message = "The login code is invalid, expired or already used."
+
+
+class CodeVerifierInvalid(ApiError):
+    status = 401
+    code = "code_verifier_invalid"
+    message = "The code verifier does not match the code challenge."
+
+
+class LastSignInMethod(ApiError):
+    status = 409
+    code = "last_sign_in_method"
+    message = "This is the account's last way to sign in; set a password first."
+
+
+# The callback's failures: it answers each with a redirect carrying the code.
+class StateInvalid(ApiError):
+    code = "state_invalid"
+    message = "The sign-in state is missing, forged, expired or already used."
+
+
+class ProviderDenied(ApiError):
+    code = "provider_denied"
+    message = "The provider did not grant the sign-in."
+
+
+class IdTokenInvalid(ApiError):
+    status = 401
+    code = "id_token_invalid"
+    message = "The provider's ID token did not validate."
+
+
+class AccountExists(ApiError):
+    status = 409
+    code = "account_exists"
+    message = (
+        "An account with this email exists: sign in to it and link the provider "
+        "from its settings."
+    )
+
+
+class IdentityInUse(ApiError):
+    status = 409
+    code = "identity_in_use"
+    message = "This provider account is linked to another account."
+
+
 class ServerBusy(ApiError):
     # Too many password hashes waiting in this worker: come back in a moment.
     status = 503

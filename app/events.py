@@ -39,6 +39,10 @@ MFA_FAILED = "mfa_failed"
 MFA_STEPPED_UP = "mfa_stepped_up"
 RECOVERY_CODES_REGENERATED = "recovery_codes_regenerated"
 ROLE_CHANGED = "role_changed"
+# Sign-in with a provider (app/oauth): a sign-in, an identity linked or unlinked.
+IDENTITY_SIGN_IN = "identity_sign_in"
+IDENTITY_LINKED = "identity_linked"
+IDENTITY_UNLINKED = "identity_unlinked"
 # The account's owner followed a "This wasn't me" link of an alert mail.
 COMPROMISE_REPORTED = "compromise_reported"
 # Admin API reads (app/admin): who looked at what is part of the trail too.
@@ -75,6 +79,9 @@ AUDITED = frozenset(
         MFA_FAILED,
         MFA_STEPPED_UP,
         RECOVERY_CODES_REGENERATED,
+        IDENTITY_SIGN_IN,
+        IDENTITY_LINKED,
+        IDENTITY_UNLINKED,
     }
 )
 

@@ -38,3 +38,19 @@ def admin_user(user_id, action=""):
 
 
 COMPROMISED = f"{AUTH}/compromised"
+OAUTH = f"{AUTH}/oauth"
+OAUTH_TOKEN = f"{OAUTH}/token"
+OAUTH_PROVIDERS = f"{OAUTH}/providers"
+IDENTITIES = f"{ME}/identities"
+
+
+def oauth_authorize(provider):
+    return f"{OAUTH}/{provider}/authorize"
+
+
+def oauth_callback(provider):
+    return f"{OAUTH}/{provider}/callback"
+
+
+def identity(provider, action=""):
+    return f"{IDENTITIES}/{provider}" + (f"/{action}" if action else "")

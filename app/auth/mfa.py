@@ -214,8 +214,11 @@ def spend_second_factor(user_id, *, code=None, recovery_code=None, error):
 # Login
 
 
-def begin_challenge(*, user, transport, device_id, new_device):
-    """Add the login's challenge to the transaction; its mfaToken (caller commits)."""
+def begin_challenge(*, user, transport, device_id, new_device, first_factor="pwd"):
+    """Add the login's challenge to the transaction; its mfaToken (caller commits).
+
+    `first_factor`: the amr of the step before ("pwd", or "fed" for a provider).
+    """
     ttl = current_app.config["MFA_TOKEN_TTL"]
     jti = new_jti()
     now = clock.now()
@@ -226,6 +229,7 @@ def begin_challenge(*, user, transport, device_id, new_device):
             transport=transport,
             device_id=device_id,
             new_device=new_device,
+            first_factor=first_factor,
             failures=0,
             created_at=now,
             expires_at=now + timedelta(seconds=ttl),
@@ -300,7 +304,7 @@ def verify_login(*, mfa_token, code, recovery_code, transport, user_agent, ip):
     user_session = sessions.open_session(
         user=user, transport=transport, user_agent=user_agent, ip=ip
     )
-    user_session.amr = SECOND_FACTOR_SESSION_AMR
+    user_session.amr = f"{challenge.first_factor} otp"
     user_session.auth_time = now
     method = "recovery_code" if recovery_code is not None else "totp"
     events.emit(
