@@ -8,6 +8,7 @@ made with someone else's unverified email cannot take over theirs, nor an accoun
 registered with an email first).
 """
 
+import uuid
 from contextlib import contextmanager
 
 from sqlalchemy import func, select
@@ -116,7 +117,7 @@ def account_for(*, provider, profile):
 
 def link_to(*, user_id, provider, profile):
     """Link this provider account to the signed-in user who asked (transaction)."""
-    user = db.session.get(User, user_id)
+    user = db.session.get(User, uuid.UUID(user_id))
     if user is None or not user.is_active:
         raise AccountDisabled()
     identity = identity_of(provider, profile.subject)
