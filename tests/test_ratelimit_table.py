@@ -122,6 +122,10 @@ class Attempts:
         device_token = None
         if endpoint.startswith("auth.mfa_"):
             return self.send_mfa(account, environ)
+        if endpoint == "oauth.authorize":
+            # No provider configured: a 404, counted all the same.
+            url = self.url.replace("<provider>", "none")
+            return self.client.get(url, environ_base=environ)
         if self.limit.key == PER_DEVICE:
             # One account; fresh: without its device token (counted per account).
             account, device_token = "table", None if fresh else "yes"

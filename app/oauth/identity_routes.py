@@ -21,7 +21,12 @@ from app.schemas.oauth import IdentityListSchema, LinkBodySchema, LinkDataSchema
 )
 @access_token_required
 def list_identities():
-    """The provider identities linked to the caller's account."""
+    """The provider identities linked to the caller's account.
+
+    `hasPassword` says whether the account also signs in with a password (an
+    account made by a provider sign-in has none until it sets one by the reset
+    flow).
+    """
     user = g.current_user
     return {
         "identities": accounts.list_identities(user=user),

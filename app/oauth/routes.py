@@ -34,7 +34,11 @@ def redirect_to(url):
     examples={"one": example("One provider", {"providers": [ex.PROVIDER]})},
 )
 def list_providers():
-    """The configured sign-in providers (for the SPA's buttons)."""
+    """The configured sign-in providers.
+
+    Their names and labels, in OIDC_PROVIDERS order: what a SPA shows as its
+    "Sign in with ..." buttons.
+    """
     return {"providers": providers.configured_providers()}
 
 

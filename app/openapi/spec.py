@@ -38,6 +38,11 @@ TAGS = [
     {"name": "password", "description": "Password reset and change."},
     {"name": "email", "description": "Email verification."},
     {"name": "mfa", "description": "Two-factor sign-in (TOTP, recovery codes)."},
+    {
+        "name": "oauth",
+        "description": "Sign-in with OpenID Connect providers and GitHub "
+        "(docs/oidc.md), and the caller's linked identities.",
+    },
     {"name": "users", "description": "The caller's profile and security feed."},
     {
         "name": "admin",

@@ -9,7 +9,9 @@ URL_LENGTH = validate.Length(min=1, max=2048)
 
 
 class AuthorizeQuerySchema(CamelSchema):
+    # Query parameters: the document is built from the declared names (data_key).
     return_to = Text(
+        data_key="returnTo",
         validate=URL_LENGTH,
         metadata={"description": "Where the SPA gets its code: on FRONTEND_URL's origin."},
     )
@@ -18,14 +20,18 @@ class AuthorizeQuerySchema(CamelSchema):
         metadata={"description": "`bearer`: a mobile app (redirectUri, codeChallenge)."},
     )
     redirect_uri = Text(
+        data_key="redirectUri",
         validate=URL_LENGTH,
         metadata={"description": "mode=bearer: one of OAUTH_APP_REDIRECTS."},
     )
     code_challenge = Text(
+        data_key="codeChallenge",
         validate=validate.Length(min=43, max=43),
         metadata={"description": "mode=bearer: the app's PKCE S256 challenge."},
     )
-    code_challenge_method = fields.String(validate=validate.OneOf(["S256"]))
+    code_challenge_method = fields.String(
+        data_key="codeChallengeMethod", validate=validate.OneOf(["S256"])
+    )
     link = Text(
         validate=validate.Length(min=1, max=512),
         metadata={"description": "The link token of POST /users/me/identities/.../link."},
