@@ -42,10 +42,14 @@ WORDS = {
     events.MFA_FAILED: "A wrong two-factor code was entered.",
     events.MFA_STEPPED_UP: "You confirmed a sensitive action with your second factor.",
     events.RECOVERY_CODES_REGENERATED: "Your two-factor recovery codes were replaced.",
+    events.IDENTITY_SIGN_IN: "You signed in with a sign-in provider.",
+    events.IDENTITY_LINKED: "A sign-in provider was linked to your account.",
+    events.IDENTITY_UNLINKED: "A sign-in provider was unlinked from your account.",
 }
 REASONS = {
     "wrong_password": "wrong password",
     "account_disabled": "the account is disabled",
+    "no_password": "the account has no password",
 }
 BY = {ACTOR_ADMIN: "an administrator", ACTOR_SYSTEM: "the service"}
 FEED_QUERY = (
