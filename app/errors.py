@@ -83,6 +83,15 @@ class MfaRequired(ApiError):
     message = "This action needs a recent second factor: POST /api/v1/auth/mfa/step-up."
 
 
+class ReauthenticationRequired(ApiError):
+    status = 403
+    code = "reauthentication_required"
+    message = (
+        "This account has no password: sign in with its provider again (or give a "
+        "second factor) and retry."
+    )
+
+
 class MfaAlreadyEnabled(ApiError):
     status = 409
     code = "mfa_already_enabled"

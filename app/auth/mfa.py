@@ -30,6 +30,7 @@ from app.errors import (
     MfaNotEnabled,
     MfaNotPending,
     MfaRequired,
+    ReauthenticationRequired,
     TokenExpired,
     TokenInvalid,
     WrongMfaCode,
@@ -75,14 +76,33 @@ def mfa_failed(user_id, *, step):
     db.session.commit()
 
 
-def check_password(user, password):
+# The amr of a session opened by a provider sign-in (app/oauth).
+FEDERATED_AMR = "fed"
+
+
+def check_password(user, password, claims):
+    """The current password; an account without one (made by a provider sign-in)
+    shows instead a provider sign-in or a second factor within MFA_STEP_UP_TTL."""
+    if not user.password_hash:
+        if not (recent_provider_sign_in(claims) or has_recent_factor(claims)):
+            raise ReauthenticationRequired()
+        return
     if not passwords.verify_password(password, user.password_hash):
         raise WrongOldPassword()
 
 
-def start_setup(*, user, password):
+def recent_provider_sign_in(claims):
+    amr = claims.get("amr")
+    auth_time = claims.get("auth_time")
+    if not isinstance(amr, list) or not isinstance(auth_time, int):
+        return False
+    age = clock.now().timestamp() - auth_time
+    return FEDERATED_AMR in amr and age <= current_app.config["MFA_STEP_UP_TTL"]
+
+
+def start_setup(*, user, password, claims):
     """A new pending secret (replacing a pending one); nothing is active yet."""
-    check_password(user, password)
+    check_password(user, password, claims)
     if user.mfa_enabled:
         raise MfaAlreadyEnabled()
     secret = totp.new_secret()
@@ -376,9 +396,9 @@ def regenerate_recovery_codes(*, user, code):
     return codes
 
 
-def disable(*, user, session_id, password, code, recovery_code, device):
+def disable(*, user, session_id, claims, password, code, recovery_code, device):
     """Turn MFA off (password and a second factor); the other sessions end."""
-    check_password(user, password)
+    check_password(user, password, claims)
     if not user.mfa_enabled:
         raise MfaNotEnabled()
     try:

@@ -33,7 +33,7 @@ from app.models import SpentState, User
 from app.models.session import TRANSPORT_BEARER, TRANSPORT_COOKIE
 from app.oauth import accounts, flow, login_codes, providers
 
-FEDERATED_AMR = "fed"
+FEDERATED_AMR = mfa.FEDERATED_AMR
 SPENT_STATES = SpentState.__table__
 PKCE_CHALLENGE_LENGTH = 43
 

@@ -8,7 +8,7 @@ from tests.conftest import PASSWORD
 from tests.helpers import assert_error, assert_ok
 from tests.oauth.conftest import FRONTEND, query_of
 from tests.oauth.flows import authorize, callback, exchange, login_code
-from tests.urls import IDENTITIES, LOGIN, identity
+from tests.urls import IDENTITIES, LOGIN, MFA_SETUP, PASSWORD_CHANGE, identity
 
 
 def provider_caller(client, provider, **claims):
@@ -122,3 +122,30 @@ def test_a_passwordless_account_with_two_identities_can_unlink_one(app, client, 
     assert_ok(client.delete(identity("test"), headers=headers))
     assert_error(client.delete(identity("github"), headers=headers), 409, "last_sign_in_method")
     assert PASSWORD
+
+
+def test_a_passwordless_account_enrols_mfa_after_a_fresh_provider_sign_in(
+    client, provider, move_clock
+):
+    headers = provider_caller(client, provider)
+    setup = client.post(MFA_SETUP, json={"password": "-"}, headers=headers)
+    assert assert_ok(setup)["secret"]
+    move_clock(seconds=301)
+    stale = client.post(MFA_SETUP, json={"password": "-"}, headers=headers)
+    assert_error(stale, 403, "reauthentication_required")
+
+
+def test_a_passwordless_account_sets_its_first_password_after_a_provider_sign_in(
+    client, provider, move_clock
+):
+    headers = provider_caller(client, provider)
+    new = "a brand new passphrase"
+    move_clock(seconds=301)
+    body = {"oldPassword": "-", "newPassword": new}
+    stale = client.post(PASSWORD_CHANGE, json=body, headers=headers)
+    assert_error(stale, 403, "reauthentication_required")
+    move_clock(seconds=-301)
+    assert_ok(client.post(PASSWORD_CHANGE, json=body, headers=headers))
+    login = client.post(LOGIN, json={"email": "ada@example.com", "password": new})
+    assert assert_ok(login)["email"] == "ada@example.com"
+    assert assert_ok(client.get(IDENTITIES, headers=headers))["hasPassword"] is True
