@@ -110,7 +110,10 @@ def account_for(*, provider, profile):
         db.session.flush()
         add_identity(user=user, provider=provider, profile=profile, now=now)
     events.emit(
-        events.IDENTITY_LINKED, user_id=str(user.id), provider=provider, how="new_account"
+        events.IDENTITY_LINKED,
+        user_id=str(user.id),
+        provider=provider,
+        how="new_account",
     )
     return user
 

@@ -16,7 +16,9 @@ from app.schemas.oauth import IdentityListSchema, LinkBodySchema, LinkDataSchema
 @response(
     IdentityListSchema,
     examples={
-        "one": example("One identity", {"identities": [ex.IDENTITY], "hasPassword": True})
+        "one": example(
+            "One identity", {"identities": [ex.IDENTITY], "hasPassword": True}
+        )
     },
 )
 @access_token_required
@@ -66,7 +68,9 @@ def link_identity(provider, body):
 
 @identities_bp.delete("/<provider>")
 @operation(tag="oauth", security=ACCESS, errors={409: ["last_sign_in_method"]})
-@response(MessageSchema, examples={"done": example("Unlinked", {"message": "Unlinked."})})
+@response(
+    MessageSchema, examples={"done": example("Unlinked", {"message": "Unlinked."})}
+)
 @access_token_required
 def unlink_identity(provider):
     """Unlink a provider identity.

@@ -12,12 +12,12 @@ from datetime import timedelta
 
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from app import clock
 from app.errors import CodeVerifierInvalid, LoginCodeInvalid
 from app.extensions import db
-from app.models import LoginCode
+from app.models import LoginCode, SpentState
 
 MAX_CODE_LENGTH = 128
 
@@ -38,7 +38,8 @@ def add_login_code(*, user, provider, transport, code_challenge):
             transport=transport,
             code_challenge=code_challenge,
             created_at=now,
-            expires_at=now + timedelta(seconds=current_app.config["OAUTH_LOGIN_CODE_TTL"]),
+            expires_at=now
+            + timedelta(seconds=current_app.config["OAUTH_LOGIN_CODE_TTL"]),
         )
     )
     return code
@@ -80,3 +81,12 @@ def verifier_matches(code_verifier, code_challenge):
         return False
     expected = create_s256_code_challenge(code_verifier)
     return hmac.compare_digest(expected.encode(), code_challenge.encode())
+
+
+def purge_expired():
+    """Delete expired login codes and spent states (both useless once expired)."""
+    now = clock.now()
+    codes = db.session.execute(delete(LoginCode).where(LoginCode.expires_at < now))
+    states = db.session.execute(delete(SpentState).where(SpentState.expires_at < now))
+    db.session.commit()
+    return codes.rowcount + states.rowcount

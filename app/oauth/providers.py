@@ -91,7 +91,9 @@ def registration_of(index, entry, timeout):
         arguments["client_kwargs"]["token_endpoint_auth_method"] = "client_secret_post"
     else:
         issuer = entry.get("issuer")
-        if not isinstance(issuer, str) or not issuer.startswith(("https://", "http://")):
+        if not isinstance(issuer, str) or not issuer.startswith(
+            ("https://", "http://")
+        ):
             raise entry_error(index, "issuer must be an http(s) URL")
         if "openid" not in scopes:
             raise entry_error(index, "scopes must include openid")
@@ -176,8 +178,11 @@ def id_token_claims(provider, token, nonce):
             token, nonce=nonce, claims_options=options, leeway=30
         )
     except JoseError as error:
-        raise IdTokenInvalid(f"The provider's ID token did not validate: {error.error}") from None
-    except requests.RequestException:
+        raise IdTokenInvalid(
+            f"The provider's ID token did not validate: {error.error}"
+        ) from None
+    except (requests.RequestException, RuntimeError):
+        # The JWKS, read again for an unknown key, did not come.
         raise ProviderUnavailable() from None
     except (ValueError, TypeError, KeyError):
         raise IdTokenInvalid() from None
@@ -222,14 +227,20 @@ def github_profile(provider, token):
         raise ProviderUnavailable() from None
     if not isinstance(user, dict) or not isinstance(user.get("id"), int):
         raise ProviderUnavailable("GitHub sent no user.")
-    primary = next(
-        (
-            item
-            for item in emails
-            if isinstance(item, dict) and item.get("primary") and item.get("verified")
-        ),
-        None,
-    ) if isinstance(emails, list) else None
+    primary = (
+        next(
+            (
+                item
+                for item in emails
+                if isinstance(item, dict)
+                and item.get("primary")
+                and item.get("verified")
+            ),
+            None,
+        )
+        if isinstance(emails, list)
+        else None
+    )
     claims = {"name": user.get("name"), "preferred_username": user.get("login")}
     return Profile(
         subject=str(user["id"]),

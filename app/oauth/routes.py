@@ -98,7 +98,10 @@ def callback(provider):
 @bp.post("/token")
 @operation(
     tag="oauth",
-    errors={401: ["login_code_invalid", "code_verifier_invalid"], 403: ["account_disabled"]},
+    errors={
+        401: ["login_code_invalid", "code_verifier_invalid"],
+        403: ["account_disabled"],
+    },
     device_cookie=True,
 )
 @response(
@@ -106,18 +109,24 @@ def callback(provider):
     tokens=True,
     alternative=MfaChallengeSchema,
     examples={
-        "cookie": example("Browser (cookie transport)", {**ex.LOGIN_PROFILE, **ex.TOKENS}),
+        "cookie": example(
+            "Browser (cookie transport)", {**ex.LOGIN_PROFILE, **ex.TOKENS}
+        ),
         "bearer": example(
             "App (bearer transport)", {**ex.LOGIN_PROFILE, **ex.BEARER_LOGIN_TOKENS}
         ),
-        "mfa": example("Two-factor sign-in on: POST /mfa/verify next", ex.MFA_CHALLENGE),
+        "mfa": example(
+            "Two-factor sign-in on: POST /mfa/verify next", ex.MFA_CHALLENGE
+        ),
     },
 )
 @body(
     LoginCodeSchema,
     examples={
         "spa": example("SPA", {"code": ex.LOGIN_CODE}),
-        "app": example("App", {"code": ex.LOGIN_CODE, "codeVerifier": ex.CODE_VERIFIER}),
+        "app": example(
+            "App", {"code": ex.LOGIN_CODE, "codeVerifier": ex.CODE_VERIFIER}
+        ),
     },
 )
 def exchange_login_code(body):

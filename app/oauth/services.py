@@ -62,16 +62,16 @@ def start(*, provider_name, return_to, mode, redirect_uri, code_challenge, link)
             )
     else:
         if redirect_uri or code_challenge:
-            raise ValidationFailed(
-                details={"redirectUri": ["Only with mode=bearer."]}
-            )
+            raise ValidationFailed(details={"redirectUri": ["Only with mode=bearer."]})
         target = flow.checked_return_to(return_to)
     try:
         request = providers.authorization_request(
             provider, redirect_uri=callback_url(provider.name)
         )
     except ProviderUnavailable as error:
-        return Authorization(url=flow.with_query(target, error=error.code), sealed_flow=None)
+        return Authorization(
+            url=flow.with_query(target, error=error.code), sealed_flow=None
+        )
     sealed = flow.seal_flow(
         flow.Flow(
             provider=provider.name,
@@ -124,7 +124,9 @@ def finish(*, provider_name, sealed_flow, params):
     except ApiError as error:
         return flow.with_query(flow.default_return_to(), error=error.code)
     try:
-        return flow.with_query(current.return_to, **signed_in(provider, current, params))
+        return flow.with_query(
+            current.return_to, **signed_in(provider, current, params)
+        )
     except ApiError as error:
         db.session.rollback()
         return flow.with_query(current.return_to, error=error.code)
@@ -147,7 +149,8 @@ def signed_in(provider, current, params):
     db.session.add(
         SpentState(
             state_hash=flow.state_hash(current.state),
-            expires_at=clock.now() + timedelta(seconds=current_app.config["OAUTH_STATE_TTL"]),
+            expires_at=clock.now()
+            + timedelta(seconds=current_app.config["OAUTH_STATE_TTL"]),
         )
     )
     try:
@@ -162,7 +165,9 @@ def signed_in(provider, current, params):
         db.session.commit()
         return {"linked": provider.name}
     user = accounts.account_for(provider=provider.name, profile=profile)
-    transport = TRANSPORT_BEARER if current.mode == flow.MODE_BEARER else TRANSPORT_COOKIE
+    transport = (
+        TRANSPORT_BEARER if current.mode == flow.MODE_BEARER else TRANSPORT_COOKIE
+    )
     code = login_codes.add_login_code(
         user=user,
         provider=provider.name,
@@ -175,7 +180,8 @@ def signed_in(provider, current, params):
 
 
 def exchange(*, code, code_verifier, device_token, user_agent, ip):
-    """A login code for the login answer: (user, session, device token) or a Challenge."""
+    """A login code for the login answer: (user, session, device token), or a
+    Challenge when the account has two-factor sign-in."""
     row = login_codes.spend_login_code(code=code, code_verifier=code_verifier)
     user = db.session.get(User, row.user_id, with_for_update=True)
     if not user.is_active:

@@ -13,11 +13,15 @@ class AuthorizeQuerySchema(CamelSchema):
     return_to = Text(
         data_key="returnTo",
         validate=URL_LENGTH,
-        metadata={"description": "Where the SPA gets its code: on FRONTEND_URL's origin."},
+        metadata={
+            "description": "Where the SPA gets its code: on FRONTEND_URL's origin."
+        },
     )
     mode = fields.String(
         validate=validate.OneOf(["cookie", "bearer"]),
-        metadata={"description": "`bearer`: a mobile app (redirectUri, codeChallenge)."},
+        metadata={
+            "description": "`bearer`: a mobile app (redirectUri, codeChallenge)."
+        },
     )
     redirect_uri = Text(
         data_key="redirectUri",
@@ -34,7 +38,9 @@ class AuthorizeQuerySchema(CamelSchema):
     )
     link = Text(
         validate=validate.Length(min=1, max=512),
-        metadata={"description": "The link token of POST /users/me/identities/.../link."},
+        metadata={
+            "description": "The link token of POST /users/me/identities/.../link."
+        },
     )
 
 
@@ -43,7 +49,9 @@ class LoginCodeSchema(CamelSchema):
     code_verifier = Text(
         load_only=True,
         validate=validate.Length(min=43, max=128),
-        metadata={"description": "Apps (mode=bearer): the PKCE verifier of their challenge."},
+        metadata={
+            "description": "Apps (mode=bearer): the PKCE verifier of their challenge."
+        },
     )
     device_token = device_token_input()
 

@@ -51,7 +51,11 @@ class NodeProvider:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [node, str(SCRIPT), str(self.port), self.redirect_uri],
-                env={**os.environ, "OIDC_PROVIDER_MODULE": str(PACKAGE), "KEY_ID": key_id},
+                env={
+                    **os.environ,
+                    "OIDC_PROVIDER_MODULE": str(PACKAGE),
+                    "KEY_ID": key_id,
+                },
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -59,7 +63,9 @@ class NodeProvider:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"oidc-provider exited:\n{self.log_path.read_text()}")
+                raise RuntimeError(
+                    f"oidc-provider exited:\n{self.log_path.read_text()}"
+                )
             with suppress(httpx.HTTPError):
                 jwks = httpx.get(f"{self.url}/jwks", timeout=2).json()
                 if [key["kid"] for key in jwks["keys"]] == [key_id]:
@@ -90,7 +96,7 @@ class OidcLive:
 
 @pytest.fixture(scope="module")
 def oidc_live(tmp_path_factory):
-    """oidc-provider on 127.0.0.1; the API (its `test` provider) and SPA on localhost."""
+    """oidc-provider on 127.0.0.1; the API (provider `test`) and SPA on localhost."""
     workdir = tmp_path_factory.mktemp("oidc")
     port = free_port()
     providers_file = workdir / "providers.json"
@@ -169,7 +175,9 @@ def app_sign_in(live, *, login, challenge):
             fields = form.fields
             if "login" in fields:
                 fields.update(login=login, password="any password")
-            answer = browser.post(httpx.URL(str(answer.url)).join(form.action), data=fields)
+            answer = browser.post(
+                httpx.URL(str(answer.url)).join(form.action), data=fields
+            )
     raise AssertionError("the sign-in did not come back to the app")
 
 

@@ -41,7 +41,8 @@ def test_spa_signs_in_with_the_provider_refreshes_and_signs_out(oidc_live, conte
     assert "code=" not in page.url
     expect(page.locator("#profile-verified")).to_have_text("yes")
     # The state cookie is gone; the refresh cookie is the API's, HttpOnly.
-    cookies = {cookie["name"]: cookie for cookie in context.cookies(oidc_live.api)}
+    oauth_path = f"{oidc_live.api}/api/v1/auth/oauth/test/callback"
+    cookies = {cookie["name"]: cookie for cookie in context.cookies(oauth_path)}
     assert "oauth_state" not in cookies
     assert cookies["refresh_token"]["httpOnly"] is True
     page.reload()
@@ -88,8 +89,12 @@ def test_app_signs_in_with_its_own_pkce(oidc_live):  # noqa: F811
 def test_sign_in_goes_on_after_the_provider_rotates_its_keys(oidc_live):  # noqa: F811
     login = new_login()
     verifier, challenge = pkce_pair()
-    first = exchange(oidc_live, app_sign_in(oidc_live, login=login, challenge=challenge), verifier)
+    first = exchange(
+        oidc_live, app_sign_in(oidc_live, login=login, challenge=challenge), verifier
+    )
     oidc_live.provider.restart("key-rotated")
     verifier, challenge = pkce_pair()
-    second = exchange(oidc_live, app_sign_in(oidc_live, login=login, challenge=challenge), verifier)
+    second = exchange(
+        oidc_live, app_sign_in(oidc_live, login=login, challenge=challenge), verifier
+    )
     assert second["id"] == first["id"]

@@ -6,7 +6,7 @@ import secrets
 from urllib.parse import urlencode
 
 from tests.oauth.conftest import APP_REDIRECT, FRONTEND, query_of
-from tests.urls import oauth_authorize, oauth_callback, OAUTH_TOKEN
+from tests.urls import OAUTH_TOKEN, oauth_authorize, oauth_callback
 
 
 def authorize(client, provider="test", **params):

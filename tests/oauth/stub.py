@@ -86,7 +86,15 @@ class ProviderStub:
     def rotate_keys(self):
         self.keys = [new_key(f"key-{secrets.token_hex(4)}")]
 
-    def sign_in(self, location, *, sub="user-1", email="ada@example.com", verified=True, **claims):
+    def sign_in(
+        self,
+        location,
+        *,
+        sub="user-1",
+        email="ada@example.com",
+        verified=True,
+        **claims,
+    ):
         """The user signs in at the provider: the callback's query of this sign-in."""
         query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
         assert query["code_challenge_method"] == "S256"
@@ -117,7 +125,9 @@ class ProviderStub:
             **self.id_token_overrides,
         }
         if self.alg_none:
-            return jwt.encode(claims, None, algorithm="none", headers={"kid": self.keys[0][0]})
+            return jwt.encode(
+                claims, None, algorithm="none", headers={"kid": self.keys[0][0]}
+            )
         kid, key = self.signing_key or self.keys[0]
         return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
 
@@ -145,7 +155,14 @@ class ProviderStub:
         if method == "GET" and path == "/jwks":
             return 200, {
                 "keys": [
-                    {**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key())), "kid": kid, "use": "sig", "alg": "RS256"}
+                    {
+                        **json.loads(
+                            jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key())
+                        ),
+                        "kid": kid,
+                        "use": "sig",
+                        "alg": "RS256",
+                    }
                     for kid, key in self.keys
                 ]
             }
@@ -161,7 +178,9 @@ class ProviderStub:
 
     def token(self, handler):
         length = int(handler.headers.get("Content-Length") or 0)
-        form = {k: v[0] for k, v in parse_qs(handler.rfile.read(length).decode()).items()}
+        form = {
+            k: v[0] for k, v in parse_qs(handler.rfile.read(length).decode()).items()
+        }
         secret_ok = form.get("client_secret") == CLIENT_SECRET
         auth = handler.headers.get("Authorization", "")
         if auth.startswith("Basic "):
@@ -176,7 +195,11 @@ class ProviderStub:
         digest = hashlib.sha256(verifier.encode()).digest()
         if base64.urlsafe_b64encode(digest).rstrip(b"=").decode() != grant.challenge:
             return 400, {"error": "invalid_grant", "error_description": "PKCE"}
-        body = {"access_token": secrets.token_urlsafe(16), "token_type": "Bearer", "expires_in": 300}
+        body = {
+            "access_token": secrets.token_urlsafe(16),
+            "token_type": "Bearer",
+            "expires_in": 300,
+        }
         if self.github_user is None:
             body["id_token"] = self.id_token(grant)
         return 200, body

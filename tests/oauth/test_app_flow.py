@@ -39,7 +39,9 @@ def test_the_app_gets_a_bearer_login(app, client, provider):
 def test_a_missing_verifier_is_refused_and_spends_the_code(app, client, provider):
     code, verifier = app_code(client, provider)
     assert_error(exchange(client, code), 401, "code_verifier_invalid")
-    assert_error(exchange(client, code, codeVerifier=verifier), 401, "login_code_invalid")
+    assert_error(
+        exchange(client, code, codeVerifier=verifier), 401, "login_code_invalid"
+    )
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(UserSession)) == 0
 
@@ -47,7 +49,9 @@ def test_a_missing_verifier_is_refused_and_spends_the_code(app, client, provider
 def test_a_wrong_verifier_is_refused(app, client, provider):
     code, _ = app_code(client, provider)
     other, _ = pkce_pair()
-    assert_error(exchange(client, code, codeVerifier=other), 401, "code_verifier_invalid")
+    assert_error(
+        exchange(client, code, codeVerifier=other), 401, "code_verifier_invalid"
+    )
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(UserSession)) == 0
 
@@ -55,13 +59,17 @@ def test_a_wrong_verifier_is_refused(app, client, provider):
 def test_the_app_code_works_once(client, provider):
     code, verifier = app_code(client, provider)
     assert_ok(exchange(client, code, codeVerifier=verifier))
-    assert_error(exchange(client, code, codeVerifier=verifier), 401, "login_code_invalid")
+    assert_error(
+        exchange(client, code, codeVerifier=verifier), 401, "login_code_invalid"
+    )
 
 
 def test_the_app_code_lives_60_seconds(client, provider, move_clock):
     code, verifier = app_code(client, provider)
     move_clock(seconds=61)
-    assert_error(exchange(client, code, codeVerifier=verifier), 401, "login_code_invalid")
+    assert_error(
+        exchange(client, code, codeVerifier=verifier), 401, "login_code_invalid"
+    )
 
 
 def test_parallel_exchanges_of_one_code_give_one_session(app, client, provider):
@@ -82,3 +90,14 @@ def test_parallel_exchanges_of_one_code_give_one_session(app, client, provider):
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(UserSession)) == 1
         assert db.session.scalar(select(func.count()).select_from(LoginCode)) == 1
+
+
+def test_purge_deletes_expired_codes_and_states(
+    app, client, provider, runner, move_clock
+):
+    app_code(client, provider)
+    move_clock(seconds=601)
+    result = runner.invoke(args=["auth", "purge"])
+    assert "Deleted 2 expired provider sign-in codes and states." in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(LoginCode)) == 0

@@ -1,4 +1,4 @@
-"""Every bad input of a provider sign-in: a clear error, and nothing created or linked."""
+"""Every bad input of a provider sign-in: a clear error, nothing created or linked."""
 
 import time
 
@@ -74,7 +74,9 @@ def test_forged_state_redirects_to_the_frontend(app, client, provider):
 def test_a_forged_state_cookie_is_refused(app, client, provider):
     started = authorize(client, returnTo=f"{FRONTEND}/signed-in")
     query = provider.sign_in(started.headers["Location"])
-    client.set_cookie("oauth_state", "eyJmb3JnZWQiOnRydWV9.abc.def", path="/api/v1/auth/oauth")
+    client.set_cookie(
+        "oauth_state", "eyJmb3JnZWQiOnRydWV9.abc.def", path="/api/v1/auth/oauth"
+    )
     assert error_of(callback(client, query), f"{FRONTEND}/") == "state_invalid"
     nothing_created(app)
 
@@ -223,8 +225,14 @@ def test_app_redirect_must_be_registered(client):
 
 
 def test_app_flow_needs_a_challenge(client):
-    assert_error(authorize(client, mode="bearer", redirectUri=APP_REDIRECT), 400, "validation_error")
-    answer = authorize(client, mode="bearer", redirectUri=APP_REDIRECT, codeChallenge="!" * 43)
+    assert_error(
+        authorize(client, mode="bearer", redirectUri=APP_REDIRECT),
+        400,
+        "validation_error",
+    )
+    answer = authorize(
+        client, mode="bearer", redirectUri=APP_REDIRECT, codeChallenge="!" * 43
+    )
     assert_error(answer, 400, "validation_error")
     answer = authorize(
         client,
@@ -249,12 +257,16 @@ def test_app_flow_needs_a_challenge(client):
     ],
 )
 def test_bad_exchange_bodies_are_400(client, body):
-    assert_error(client.post("/api/v1/auth/oauth/token", json=body), 400, "validation_error")
+    assert_error(
+        client.post("/api/v1/auth/oauth/token", json=body), 400, "validation_error"
+    )
 
 
 @pytest.mark.parametrize("body", [[], "code", None])
 def test_exchange_bodies_that_are_no_object_are_400(client, body):
-    assert_error(client.post("/api/v1/auth/oauth/token", json=body), 400, "invalid_json")
+    assert_error(
+        client.post("/api/v1/auth/oauth/token", json=body), 400, "invalid_json"
+    )
 
 
 def test_malformed_exchange_json_is_400(client):

@@ -4,7 +4,6 @@ import jwt
 from sqlalchemy import func, select, update
 
 from app import clock
-
 from app.extensions import db
 from app.models import AuditEvent, Identity, User
 from tests.auth.mfa import code_at, enrol, verify
@@ -22,7 +21,9 @@ def test_providers_are_listed(client):
     ]
 
 
-def test_authorize_redirects_with_state_nonce_and_pkce_in_a_lax_cookie(client, provider):
+def test_authorize_redirects_with_state_nonce_and_pkce_in_a_lax_cookie(
+    client, provider
+):
     answer = authorize(client, returnTo=f"{FRONTEND}/done")
     assert answer.status_code == 302
     location = answer.headers["Location"]
@@ -60,7 +61,9 @@ def test_first_sign_in_creates_an_account_and_the_code_logs_in(app, client, prov
     assert data["emailVerified"] is True
     assert "refreshToken" not in data  # cookie transport
     assert set_cookie_headers(client.post(REFRESH), "refresh_token") == []  # CSRF
-    me = assert_ok(client.get(ME, headers={"Authorization": f"Bearer {data['accessToken']}"}))
+    me = assert_ok(
+        client.get(ME, headers={"Authorization": f"Bearer {data['accessToken']}"})
+    )
     assert me["user"]["email"] == "ada@example.com"
     with app.app_context():
         user = db.session.scalar(select(User))
@@ -90,13 +93,17 @@ def test_unverified_provider_email_makes_an_unverified_account(client, provider)
     assert data["emailVerified"] is False
 
 
-def test_verified_emails_on_both_sides_link_automatically(app, client, provider, make_user):
+def test_verified_emails_on_both_sides_link_automatically(
+    app, client, provider, make_user
+):
     user = make_user(email="ada@example.com", email_verified_at=clock.now())
     data = assert_ok(exchange(client, login_code(client, provider)))
     assert data["id"] == str(user.id)
 
 
-def test_an_unverified_local_account_is_not_taken_over(app, client, provider, make_user):
+def test_an_unverified_local_account_is_not_taken_over(
+    app, client, provider, make_user
+):
     make_user(email="ada@example.com")
     answer = browser_sign_in(client, provider)
     assert query_of(answer.headers["Location"]) == {"error": "account_exists"}
@@ -133,7 +140,9 @@ def test_the_login_code_expires(client, provider, move_clock):
     assert_error(exchange(client, code), 401, "login_code_invalid")
 
 
-def test_mfa_accounts_get_the_second_factor_challenge(app, client, provider, auth, move_clock):
+def test_mfa_accounts_get_the_second_factor_challenge(
+    app, client, provider, auth, move_clock
+):
     caller = auth.register(email="ada@example.com")
     secret, _ = enrol(caller, move_clock)
     with app.app_context():
@@ -143,7 +152,9 @@ def test_mfa_accounts_get_the_second_factor_challenge(app, client, provider, aut
     assert data["mfaRequired"] is True
     assert "accessToken" not in data
     assert set_cookie_headers(client.post(REFRESH), "refresh_token") == []
-    done = assert_ok(verify(client, data["mfaToken"], mode="cookie", code=code_at(secret)))
+    done = assert_ok(
+        verify(client, data["mfaToken"], mode="cookie", code=code_at(secret))
+    )
     assert done["id"] == caller.user["id"]
     claims = jwt.decode(done["accessToken"], options={"verify_signature": False})
     assert claims["amr"] == ["fed", "otp"]

@@ -30,7 +30,9 @@ def test_github_sign_in_uses_the_primary_verified_email(app, client, provider):
 
 def test_github_without_a_verified_email_signs_in_nobody(app, client, provider):
     provider.github_user = {"id": 4242, "login": "ada", "name": "Ada"}
-    provider.github_emails = [{"email": "a@example.com", "primary": True, "verified": False}]
+    provider.github_emails = [
+        {"email": "a@example.com", "primary": True, "verified": False}
+    ]
     answer = github_sign_in(client, provider)
     assert query_of(answer.headers["Location"]) == {"error": "provider_denied"}
 

@@ -20,13 +20,17 @@ def provider_caller(client, provider, **claims):
 def link(client, headers, provider_stub, provider="test", **claims):
     """Link from the settings: the callback's query."""
     data = assert_ok(
-        client.post(identity(provider, "link"), json={"returnTo": "/settings"}, headers=headers)
+        client.post(
+            identity(provider, "link"), json={"returnTo": "/settings"}, headers=headers
+        )
     )
     url = data["authorizationUrl"]
     assert "/api/v1/auth/oauth/test/authorize?" in url
     started = client.get(url)
     assert started.status_code == 302, started.get_data(as_text=True)
-    answer = callback(client, provider_stub.sign_in(started.headers["Location"], **claims))
+    answer = callback(
+        client, provider_stub.sign_in(started.headers["Location"], **claims)
+    )
     assert answer.headers["Location"].startswith(f"{FRONTEND}/settings?")
     return query_of(answer.headers["Location"])
 
@@ -47,7 +51,9 @@ def test_identities_need_an_access_token(client):
 
 def test_the_last_way_to_sign_in_cannot_be_unlinked(app, client, provider):
     headers = provider_caller(client, provider)
-    assert_error(client.delete(identity("test"), headers=headers), 409, "last_sign_in_method")
+    assert_error(
+        client.delete(identity("test"), headers=headers), 409, "last_sign_in_method"
+    )
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Identity)) == 1
 
@@ -72,7 +78,9 @@ def test_an_unverified_account_links_from_its_settings(app, client, provider, au
     # With a password, the identity can go.
     assert_ok(client.delete(identity("test"), headers=caller.headers))
     assert assert_ok(client.get(IDENTITIES, headers=caller.headers))["identities"] == []
-    assert_error(client.delete(identity("test"), headers=caller.headers), 404, "not_found")
+    assert_error(
+        client.delete(identity("test"), headers=caller.headers), 404, "not_found"
+    )
     with app.app_context():
         types = list(db.session.scalars(select(AuditEvent.type)))
         assert "identity_linked" in types and "identity_unlinked" in types
@@ -81,7 +89,9 @@ def test_an_unverified_account_links_from_its_settings(app, client, provider, au
 def test_a_provider_account_of_another_user_is_not_linked(app, client, provider, auth):
     provider_caller(app.test_client(), provider, sub="taken", email="other@example.com")
     caller = auth.register()
-    assert link(client, caller.headers, provider, sub="taken") == {"error": "identity_in_use"}
+    assert link(client, caller.headers, provider, sub="taken") == {
+        "error": "identity_in_use"
+    }
     assert assert_ok(client.get(IDENTITIES, headers=caller.headers))["identities"] == []
 
 
@@ -93,10 +103,14 @@ def test_a_forged_link_token_is_refused(client):
 def test_link_checks_return_to_and_provider(client, auth):
     caller = auth.register()
     answer = client.post(
-        identity("test", "link"), json={"returnTo": "https://evil.example/"}, headers=caller.headers
+        identity("test", "link"),
+        json={"returnTo": "https://evil.example/"},
+        headers=caller.headers,
     )
     assert_error(answer, 400, "return_to_invalid")
-    assert_error(client.post(identity("nope", "link"), headers=caller.headers), 404, "not_found")
+    assert_error(
+        client.post(identity("nope", "link"), headers=caller.headers), 404, "not_found"
+    )
 
 
 def test_link_needs_a_recent_second_factor_with_mfa(client, auth, move_clock):
@@ -109,18 +123,28 @@ def test_link_needs_a_recent_second_factor_with_mfa(client, auth, move_clock):
     assert_error(answer, 403, "mfa_required")
 
 
-def test_a_passwordless_account_with_two_identities_can_unlink_one(app, client, provider):
+def test_a_passwordless_account_with_two_identities_can_unlink_one(
+    app, client, provider
+):
     headers = provider_caller(client, provider)
     provider.github_user = {"id": 7, "login": "ada", "name": "Ada"}
-    provider.github_emails = [{"email": "ada@example.com", "primary": True, "verified": True}]
+    provider.github_emails = [
+        {"email": "ada@example.com", "primary": True, "verified": True}
+    ]
     data = assert_ok(
-        client.post(identity("github", "link"), json={"returnTo": "/settings"}, headers=headers)
+        client.post(
+            identity("github", "link"), json={"returnTo": "/settings"}, headers=headers
+        )
     )
     started = client.get(data["authorizationUrl"])
-    answer = callback(client, provider.sign_in(started.headers["Location"]), provider="github")
+    answer = callback(
+        client, provider.sign_in(started.headers["Location"]), provider="github"
+    )
     assert query_of(answer.headers["Location"]) == {"linked": "github"}
     assert_ok(client.delete(identity("test"), headers=headers))
-    assert_error(client.delete(identity("github"), headers=headers), 409, "last_sign_in_method")
+    assert_error(
+        client.delete(identity("github"), headers=headers), 409, "last_sign_in_method"
+    )
     assert PASSWORD
 
 
