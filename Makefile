@@ -32,7 +32,8 @@ test: $(VENV)/.dev
 
 # Live gunicorn server, example clients and headless Debian Chromium (tests/e2e);
 # Chromium is installed when missing and we are root (CI), else its tests skip.
-# newman (runs examples/postman's collection) goes into .e2e-node/, from npm.
+# newman (runs examples/postman's collection) and oidc-provider go into .e2e-node/,
+# from npm.
 CHROMIUM_PATH ?= /usr/bin/chromium
 NEWMAN_VERSION := 6.2.2
 E2E_NODE := .e2e-node
@@ -42,12 +43,20 @@ $(NEWMAN_STAMP):
 		newman@$(NEWMAN_VERSION)
 	touch $@
 
+# oidc-provider (OpenID Certified, node): the real provider of tests/e2e/test_oidc.py.
+OIDC_PROVIDER_VERSION := 9.13.3
+OIDC_PROVIDER_STAMP := $(E2E_NODE)/.oidc-provider-$(OIDC_PROVIDER_VERSION)
+$(OIDC_PROVIDER_STAMP):
+	npm install --prefix $(E2E_NODE) --no-audit --no-fund --loglevel=error \
+		oidc-provider@$(OIDC_PROVIDER_VERSION)
+	touch $@
+
 # examples/jwks-verifier's jose, from its lockfile (tests/e2e/test_jwks_verifier.py).
 JWKS_VERIFIER := examples/jwks-verifier
 $(JWKS_VERIFIER)/node_modules/.package-lock.json: $(JWKS_VERIFIER)/package-lock.json
 	npm ci --prefix $(JWKS_VERIFIER) --no-audit --no-fund --loglevel=error
 
-e2e: $(VENV)/.dev $(NEWMAN_STAMP) $(JWKS_VERIFIER)/node_modules/.package-lock.json
+e2e: $(VENV)/.dev $(NEWMAN_STAMP) $(OIDC_PROVIDER_STAMP) $(JWKS_VERIFIER)/node_modules/.package-lock.json
 	@if [ ! -x "$(CHROMIUM_PATH)" ] && [ "$$(id -u)" = 0 ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	fi

@@ -3,6 +3,7 @@
 `load_config(overrides)` is called by `create_app`; code reads `current_app.config`.
 """
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -174,6 +175,19 @@ class Config:
         self.MFA_STEP_UP_TTL = as_int(env("MFA_STEP_UP_TTL"), 300)
         # Seconds a login has to present its second factor (the mfaToken's lifetime).
         self.MFA_TOKEN_TTL = as_int(env("MFA_TOKEN_TTL"), 300)
+
+        # Sign-in with OpenID Connect / OAuth providers (docs/oidc.md): the providers
+        # from the JSON file OIDC_PROVIDERS_FILE names (none without it).
+        self.OIDC_PROVIDERS_FILE = env("OIDC_PROVIDERS_FILE") or None
+        self.OIDC_PROVIDERS = read_providers_file(self.OIDC_PROVIDERS_FILE)
+        # Where mobile apps may receive their login code (exact URLs, comma-separated).
+        self.OAUTH_APP_REDIRECTS = as_list(env("OAUTH_APP_REDIRECTS"))
+        # Seconds a provider may take per HTTP call (discovery, keys, token, user).
+        self.OAUTH_HTTP_TIMEOUT = float(env("OAUTH_HTTP_TIMEOUT") or 5)
+        # Seconds between authorize and callback (the state cookie's lifetime).
+        self.OAUTH_STATE_TTL = as_int(env("OAUTH_STATE_TTL"), 600)
+        # Seconds the one-time login code of a callback can be exchanged.
+        self.OAUTH_LOGIN_CODE_TTL = as_int(env("OAUTH_LOGIN_CODE_TTL"), 60)
 
         # Passwords
         self.BCRYPT_ROUNDS = as_int(env("BCRYPT_ROUNDS"), self.default_bcrypt_rounds())
@@ -402,6 +416,19 @@ def engine_options(url):
         # Seconds a request waits for a pooled connection before it answers 503.
         "pool_timeout": as_int(env("DB_POOL_TIMEOUT"), 3),
     }
+
+
+def read_providers_file(path):
+    """The provider list of the JSON file at `path`; [] without one."""
+    if not path:
+        return []
+    try:
+        providers = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise RuntimeError(f"OIDC_PROVIDERS_FILE {path!r}: {error}") from None
+    if not isinstance(providers, list):
+        raise RuntimeError(f"OIDC_PROVIDERS_FILE {path!r} must hold a JSON list")
+    return providers
 
 
 def rate_limit_settings():

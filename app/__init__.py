@@ -22,6 +22,9 @@ from app.extensions import db, migrate
 from app.guard import enforce_production_settings, warn_about_generated_secrets
 from app.http import NoCookieSession, assign_request_id, finish_response
 from app.logs import setup_logging
+from app.oauth import bp as oauth_bp
+from app.oauth import identities_bp
+from app.oauth.providers import register_providers
 from app.observability import register_observability
 from app.observability.health import health
 from app.observability.metrics import metrics_served, metrics_view
@@ -48,6 +51,7 @@ def create_app(overrides=None):
     register_device_key(app)
     register_bcrypt_gate(app)
     register_poll_seats(app)
+    register_providers(app)
     register_request_hooks(app)
     register_security_headers(app)
     register_cors(app)
@@ -92,7 +96,9 @@ def register_request_hooks(app):
 def register_routes(app):
     """Every route of the app, registered here and nowhere else."""
     app.register_blueprint(auth_bp, url_prefix="/api/v1/auth")
+    app.register_blueprint(oauth_bp, url_prefix="/api/v1/auth/oauth")
     app.register_blueprint(users_bp, url_prefix="/api/v1/users")
+    app.register_blueprint(identities_bp, url_prefix="/api/v1/users/me/identities")
     app.register_blueprint(admin_bp, url_prefix="/api/v1/admin")
     app.register_blueprint(jwks_bp)  # /.well-known/jwks.json
     app.register_blueprint(revocations_bp)  # /.well-known/revocations

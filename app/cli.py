@@ -21,6 +21,7 @@ from app.errors import ApiError
 from app.guard import settings_checks
 from app.models.outbox import STATUS_FAILED, STATUS_PENDING, STATUSES
 from app.models.user import ROLE_ADMIN, ROLE_USER
+from app.oauth.login_codes import purge_expired as purge_expired_sign_ins
 from app.outbox import sender, store
 from app.schemas.auth import RegisterSchema
 from app.users import admin
@@ -65,6 +66,8 @@ def purge(retention_days, audit_retention_days):
     click.echo(f"Deleted {pruned} audit events older than {audit_days} days.")
     expired = purge_challenges()
     click.echo(f"Deleted {expired} expired passkey challenges.")
+    expired = purge_expired_sign_ins()
+    click.echo(f"Deleted {expired} expired provider sign-in codes and states.")
 
 
 @auth_cli.command("doctor")

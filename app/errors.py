@@ -98,6 +98,15 @@ class MfaUnsupported(ApiError):
     )
 
 
+class ReauthenticationRequired(ApiError):
+    status = 403
+    code = "reauthentication_required"
+    message = (
+        "This account has no password: sign in with its provider again (or give a "
+        "second factor) and retry."
+    )
+
+
 class MfaAlreadyEnabled(ApiError):
     status = 409
     code = "mfa_already_enabled"
@@ -249,6 +258,72 @@ class EmailTaken(ApiError):
     status = 409
     code = "email_taken"
     message = "An account with this email already exists."
+
+
+class ProviderUnavailable(ApiError):
+    status = 502
+    code = "provider_unavailable"
+    message = "The sign-in provider did not answer; try again later."
+
+
+class ReturnToInvalid(ApiError):
+    code = "return_to_invalid"
+    message = "returnTo must be on the frontend's origin."
+
+
+class RedirectUriInvalid(ApiError):
+    code = "redirect_uri_invalid"
+    message = "redirectUri is not a registered app redirect."
+
+
+class LoginCodeInvalid(ApiError):
+    status = 401
+    code = "login_code_invalid"
+    message = "The login code is invalid, expired or already used."
+
+
+class CodeVerifierInvalid(ApiError):
+    status = 401
+    code = "code_verifier_invalid"
+    message = "The code verifier does not match the code challenge."
+
+
+class LastSignInMethod(ApiError):
+    status = 409
+    code = "last_sign_in_method"
+    message = "This is the account's last way to sign in; set a password first."
+
+
+# The callback's failures: it answers each with a redirect carrying the code.
+class StateInvalid(ApiError):
+    code = "state_invalid"
+    message = "The sign-in state is missing, forged, expired or already used."
+
+
+class ProviderDenied(ApiError):
+    code = "provider_denied"
+    message = "The provider did not grant the sign-in."
+
+
+class IdTokenInvalid(ApiError):
+    status = 401
+    code = "id_token_invalid"
+    message = "The provider's ID token did not validate."
+
+
+class AccountExists(ApiError):
+    status = 409
+    code = "account_exists"
+    message = (
+        "An account with this email exists: sign in to it and link the provider "
+        "from its settings."
+    )
+
+
+class IdentityInUse(ApiError):
+    status = 409
+    code = "identity_in_use"
+    message = "This provider account is linked to another account."
 
 
 class ServerBusy(ApiError):

@@ -53,6 +53,10 @@ ACCOUNT_DELETION_REQUESTED = "account_deletion_requested"
 ACCOUNT_DELETED = "account_deleted"
 ACCOUNT_RESTORED = "account_restored"
 ACCOUNT_EXPORTED = "account_exported"
+# Sign-in with a provider (app/oauth): a sign-in, an identity linked or unlinked.
+IDENTITY_SIGN_IN = "identity_sign_in"
+IDENTITY_LINKED = "identity_linked"
+IDENTITY_UNLINKED = "identity_unlinked"
 # The account's owner followed a "This wasn't me" link of an alert mail.
 COMPROMISE_REPORTED = "compromise_reported"
 # Admin API reads (app/admin): who looked at what is part of the trail too.
@@ -100,6 +104,9 @@ AUDITED = frozenset(
         ACCOUNT_DELETED,
         ACCOUNT_RESTORED,
         ACCOUNT_EXPORTED,
+        IDENTITY_SIGN_IN,
+        IDENTITY_LINKED,
+        IDENTITY_UNLINKED,
     }
 )
 

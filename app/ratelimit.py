@@ -222,6 +222,12 @@ LIMITS = (
         "RATELIMIT_REVOCATION_FEED",
         "300 per minute",
     ),
+    # Sign-in with a provider: each authorize starts a provider round trip, each
+    # exchange tries a login code.
+    RateLimit("oauth.authorize", PER_IP, "RATELIMIT_OAUTH_AUTHORIZE", "30 per minute"),
+    RateLimit(
+        "oauth.exchange_login_code", PER_IP, "RATELIMIT_OAUTH_TOKEN", "20 per minute"
+    ),
     # The second step of a login: every attempt per IP; wrong codes per account
     # (the mfaToken's) with those of step-up, recovery codes, confirm and disable.
     RateLimit(

@@ -5,7 +5,15 @@ from pathlib import Path
 
 import app as app_package
 
-LIBRARIES = {"flask_jwt_extended", "jwt", "flask_limiter", "limits", "sqlalchemy"}
+LIBRARIES = {
+    "flask_jwt_extended",
+    "jwt",
+    "flask_limiter",
+    "limits",
+    "sqlalchemy",
+    "authlib",
+    "joserfc",
+}
 APP_DIR = Path(app_package.__file__).parent
 
 

@@ -134,6 +134,10 @@ class Attempts:
         if endpoint == "auth.introspect_token":
             # Without a service credential the client IP is counted.
             return self.client.post(self.url, data={"token": "x"}, environ_base=environ)
+        if endpoint == "oauth.authorize":
+            # No provider configured: a 404, counted all the same.
+            url = self.url.replace("<provider>", "none")
+            return self.client.get(url, environ_base=environ)
         if self.limit.key == PER_DEVICE:
             # One account; fresh: without its device token (counted per account).
             account, device_token = "table", None if fresh else "yes"

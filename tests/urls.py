@@ -55,3 +55,21 @@ MFA_PASSKEY_OPTIONS = f"{MFA}/passkey/options"
 
 def passkey(passkey_id):
     return f"{PASSKEYS}/{passkey_id}"
+
+
+OAUTH = f"{AUTH}/oauth"
+OAUTH_TOKEN = f"{OAUTH}/token"
+OAUTH_PROVIDERS = f"{OAUTH}/providers"
+IDENTITIES = f"{ME}/identities"
+
+
+def oauth_authorize(provider):
+    return f"{OAUTH}/{provider}/authorize"
+
+
+def oauth_callback(provider):
+    return f"{OAUTH}/{provider}/callback"
+
+
+def identity(provider, action=""):
+    return f"{IDENTITIES}/{provider}" + (f"/{action}" if action else "")

@@ -35,6 +35,7 @@ from app.errors import (
     NoPasskeys,
     PasskeyChallengeInvalid,
     PasskeyCloned,
+    ReauthenticationRequired,
     TokenExpired,
     TokenInvalid,
     WrongMfaCode,
@@ -60,7 +61,6 @@ RECOVERY_CODE_COUNT = 10
 RECOVERY_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
 RECOVERY_GROUPS = 4
 SECOND_FACTOR_SESSION_AMR = "pwd otp"
-PASSKEY_FACTOR_SESSION_AMR = "pwd hwk"
 CHALLENGES = MfaChallenge.__table__
 USERS = User.__table__
 
@@ -91,14 +91,33 @@ def mfa_failed(user_id, *, step):
     db.session.commit()
 
 
-def check_password(user, password):
+# The amr of a session opened by a provider sign-in (app/oauth).
+FEDERATED_AMR = "fed"
+
+
+def check_password(user, password, claims):
+    """The current password; an account without one (made by a provider sign-in)
+    shows instead a provider sign-in or a second factor within MFA_STEP_UP_TTL."""
+    if not user.password_hash:
+        if not (recent_provider_sign_in(claims) or has_recent_factor(claims)):
+            raise ReauthenticationRequired()
+        return
     if not passwords.verify_password(password, user.password_hash):
         raise WrongOldPassword()
 
 
-def start_setup(*, user, password):
+def recent_provider_sign_in(claims):
+    amr = claims.get("amr")
+    auth_time = claims.get("auth_time")
+    if not isinstance(amr, list) or not isinstance(auth_time, int):
+        return False
+    age = clock.now().timestamp() - auth_time
+    return FEDERATED_AMR in amr and age <= current_app.config["MFA_STEP_UP_TTL"]
+
+
+def start_setup(*, user, password, claims):
     """A new pending secret (replacing a pending one); nothing is active yet."""
-    check_password(user, password)
+    check_password(user, password, claims)
     if user.mfa_enabled:
         raise MfaAlreadyEnabled()
     secret = totp.new_secret()
@@ -272,8 +291,11 @@ def spend_passkey(challenge, credential):
 # Login
 
 
-def begin_challenge(*, user, transport, device_id, new_device):
-    """Add the login's challenge to the transaction; its mfaToken (caller commits)."""
+def begin_challenge(*, user, transport, device_id, new_device, first_factor="pwd"):
+    """Add the login's challenge to the transaction; its mfaToken (caller commits).
+
+    `first_factor`: the amr of the step before ("pwd", or "fed" for a provider).
+    """
     ttl = current_app.config["MFA_TOKEN_TTL"]
     jti = new_jti()
     now = clock.now()
@@ -284,6 +306,7 @@ def begin_challenge(*, user, transport, device_id, new_device):
             transport=transport,
             device_id=device_id,
             new_device=new_device,
+            first_factor=first_factor,
             failures=0,
             created_at=now,
             expires_at=now + timedelta(seconds=ttl),
@@ -389,10 +412,10 @@ def verify_login(
         user=user, transport=transport, user_agent=user_agent, ip=ip
     )
     if credential is not None:
-        user_session.amr = PASSKEY_FACTOR_SESSION_AMR
+        user_session.amr = f"{challenge.first_factor} hwk"
         method = PASSKEY_METHOD
     else:
-        user_session.amr = SECOND_FACTOR_SESSION_AMR
+        user_session.amr = f"{challenge.first_factor} otp"
         method = "recovery_code" if recovery_code is not None else "totp"
     user_session.auth_time = now
     restore_if_deletion_pending(user)
@@ -465,9 +488,9 @@ def regenerate_recovery_codes(*, user, code):
     return codes
 
 
-def disable(*, user, session_id, password, code, recovery_code, device):
+def disable(*, user, session_id, claims, password, code, recovery_code, device):
     """Turn MFA off (password and a second factor); the other sessions end."""
-    check_password(user, password)
+    check_password(user, password, claims)
     if not user.mfa_enabled:
         raise MfaNotEnabled()
     try:

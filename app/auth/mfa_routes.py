@@ -49,7 +49,11 @@ ENROLMENT = {
 @operation(
     tag="mfa",
     security=ACCESS,
-    errors={400: ["invalid_credentials"], 409: ["mfa_already_enabled"]},
+    errors={
+        400: ["invalid_credentials"],
+        403: ["reauthentication_required"],
+        409: ["mfa_already_enabled"],
+    },
 )
 @response(MfaEnrolmentSchema, examples={"new": example("A new secret", ENROLMENT)})
 @access_token_required
@@ -57,11 +61,16 @@ ENROLMENT = {
 def mfa_totp_setup(body):
     """Start enrolling an authenticator app.
 
-    Needs the current password (400 `invalid_credentials` if wrong). Answers a new
+    Needs the current password (400 `invalid_credentials` if wrong); an account
+    without a password (made by a provider sign-in) instead needs a provider sign-in
+    or a second factor within MFA_STEP_UP_TTL (else 403 `reauthentication_required`;
+    it sends any non-empty `password`). Answers a new
     secret, its `otpauth://` URI and the QR code as an SVG; nothing is active until
     POST /mfa/totp/confirm. A new setup replaces a pending one.
     """
-    return mfa.start_setup(user=g.current_user, password=body["password"])
+    return mfa.start_setup(
+        user=g.current_user, password=body["password"], claims=g.access_claims
+    )
 
 
 @bp.post("/mfa/totp/confirm")
@@ -216,6 +225,7 @@ MFA_DISABLED = "Two-factor sign-in is off. Your other sessions have been signed 
     security=ACCESS,
     errors={
         400: ["invalid_credentials", "invalid_mfa_code"],
+        403: ["reauthentication_required"],
         409: ["mfa_not_enabled"],
     },
 )
@@ -234,6 +244,7 @@ def mfa_totp_disable(body):
     mfa.disable(
         user=g.current_user,
         session_id=g.current_session_id,
+        claims=g.access_claims,
         password=body["password"],
         code=body.get("code"),
         recovery_code=body.get("recovery_code"),

@@ -78,8 +78,7 @@ def change_password(
     With MFA on, the access token must show a recent second factor (step-up).
     """
     verified_hash = user.password_hash
-    if not passwords.verify_password(old_password, verified_hash):
-        raise WrongOldPassword()
+    mfa.check_password(user, old_password, access_claims)
     mfa.require_recent_factor(user=user, claims=access_claims)
     passwords.check_policy(new_password, email=user.email, field="newPassword")
     new_hash = passwords.hash_password(

@@ -340,7 +340,10 @@ PASSWORD_CHANGED = "Password changed. Your other sessions have been signed out."
 @operation(
     tag="password",
     security=ACCESS,
-    errors={400: ["invalid_credentials"], 403: ["mfa_required"]},
+    errors={
+        400: ["invalid_credentials"],
+        403: ["mfa_required", "reauthentication_required"],
+    },
     device_cookie=True,
 )
 @response(
@@ -365,7 +368,10 @@ def change_password(body):
     token. The new password follows the rules of registration. Ends the user's
     other sessions. With two-factor sign-in on, the access token must show a
     second factor within `MFA_STEP_UP_TTL` (else 403 `mfa_required`: POST
-    /mfa/step-up first).
+    /mfa/step-up first). An account without a password (made by a provider
+    sign-in) sets its first one here with any non-empty `oldPassword` from a
+    session of a provider sign-in within `MFA_STEP_UP_TTL` (else 403
+    `reauthentication_required`).
     """
     password_services.change_password(
         access_claims=g.access_claims,

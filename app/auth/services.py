@@ -143,6 +143,11 @@ def authenticate(
         passwords.burn_verify_time(password, rounds)
         events.emit(events.LOGIN_FAILED, reason="unknown_account")
         raise InvalidCredentials()
+    if not account.password_hash:
+        # An account of a provider sign-in has no password until it sets one.
+        passwords.burn_verify_time(password, rounds)
+        login_failed(account, reason="no_password")
+        raise InvalidCredentials()
     if not passwords.verify_password(password, account.password_hash):
         login_failed(account, reason="wrong_password")
         raise InvalidCredentials()
@@ -193,11 +198,15 @@ def authenticate(
     return user, user_session, device_token
 
 
-def second_factor_challenge(*, user, device_token, transport):
-    """The password was right; the session waits for the second factor."""
+def second_factor_challenge(*, user, device_token, transport, first_factor="pwd"):
+    """The first factor was right; the session waits for the second factor."""
     device_id, new_device = devices.device_of_login(user=user, presented=device_token)
     challenge = mfa.begin_challenge(
-        user=user, transport=transport, device_id=device_id, new_device=new_device
+        user=user,
+        transport=transport,
+        device_id=device_id,
+        new_device=new_device,
+        first_factor=first_factor,
     )
     db.session.commit()
     events.emit(events.MFA_CHALLENGED, user_id=str(user.id), device=device_id)

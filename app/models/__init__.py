@@ -1,6 +1,7 @@
 """All tables, imported here so metadata is complete for Alembic."""
 
 from app.models.audit_event import AuditEvent
+from app.models.identity import Identity, LoginCode, SpentState
 from app.models.mfa import MfaChallenge, RecoveryCode, TotpCredential
 from app.models.one_time_token import OneTimeToken
 from app.models.outbox import OutboxMail
@@ -11,6 +12,8 @@ from app.models.user import User
 
 __all__ = [
     "AuditEvent",
+    "Identity",
+    "LoginCode",
     "MfaChallenge",
     "OneTimeToken",
     "OutboxMail",
@@ -19,6 +22,7 @@ __all__ = [
     "RecoveryCode",
     "Revocation",
     "RevocationHead",
+    "SpentState",
     "TotpCredential",
     "User",
     "UserSession",

@@ -56,6 +56,10 @@ class MfaChallenge(db.Model):
     transport: Mapped[str] = mapped_column(String(10))
     device_id: Mapped[str] = mapped_column(String(64))
     new_device: Mapped[bool] = mapped_column(default=False)
+    # The session's amr before the second factor: "pwd", or "fed" (a provider).
+    first_factor: Mapped[str] = mapped_column(
+        String(16), default="pwd", server_default="pwd"
+    )
     failures: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

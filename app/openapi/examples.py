@@ -78,3 +78,18 @@ REFRESH_BODY = {
         "Bearer session, token in the body", {"refreshToken": REFRESH_TOKEN}
     ),
 }
+
+# Sign-in with a provider (app/oauth)
+PROVIDER = {"name": "google", "label": "Google"}
+LOGIN_CODE = "Jd2mH0f0sQxN3e1cK5a9T7wq8ZpLrV4yBbUuGgXxYy0"
+CODE_VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+IDENTITY = {
+    "provider": "google",
+    "email": "ada@example.com",
+    "createdAt": "2026-12-01T10:00:00Z",
+    "lastSignInAt": "2026-12-01T10:00:00Z",
+}
+LINK_URL = (
+    "https://auth.example.com/api/v1/auth/oauth/google/authorize"
+    "?link=eyJ1c2VyIjoiLi4uIn0.Z0x.abc&returnTo=https%3A%2F%2Fapp.example.com%2Fsettings"
+)

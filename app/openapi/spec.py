@@ -47,6 +47,11 @@ TAGS = [
         "a password.",
     },
     {
+        "name": "oauth",
+        "description": "Sign-in with OpenID Connect providers and GitHub "
+        "(docs/oidc.md), and the caller's linked identities.",
+    },
+    {
         "name": "users",
         "description": "The caller's profile, security feed, data export and "
         "account deletion.",

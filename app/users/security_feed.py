@@ -55,10 +55,14 @@ WORDS = {
     events.ACCOUNT_DELETED: "Your account was deleted.",
     events.ACCOUNT_RESTORED: "You signed in and your account was restored.",
     events.ACCOUNT_EXPORTED: "You downloaded a copy of your account's data.",
+    events.IDENTITY_SIGN_IN: "You signed in with a sign-in provider.",
+    events.IDENTITY_LINKED: "A sign-in provider was linked to your account.",
+    events.IDENTITY_UNLINKED: "A sign-in provider was unlinked from your account.",
 }
 REASONS = {
     "wrong_password": "wrong password",
     "account_disabled": "the account is disabled",
+    "no_password": "the account has no password",
 }
 BY = {ACTOR_ADMIN: "an administrator", ACTOR_SYSTEM: "the service"}
 FEED_QUERY = (

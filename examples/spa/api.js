@@ -154,6 +154,30 @@ export async function logoutEverywhere() {
   }
 }
 
+/** The sign-in providers: [{name, label}]. */
+export const listProviders = () =>
+  send("/auth/oauth/providers", { auth: false }).then((data) => data.providers);
+
+/** Where the browser goes to sign in with a provider; it comes back to `returnTo`. */
+export const providerSignInUrl = (name, returnTo) =>
+  `${API_BASE}/api/v1/auth/oauth/${encodeURIComponent(name)}/authorize?` +
+  new URLSearchParams({ returnTo });
+
+/** The login code a provider sign-in brought back, for a session (or mfaRequired). */
+export async function exchangeLoginCode(code) {
+  const data = await send("/auth/oauth/token", {
+    method: "POST",
+    body: { code },
+    auth: false,
+  });
+  if (data.mfaRequired) {
+    pendingMfaToken = data.mfaToken;
+    return { mfaRequired: true };
+  }
+  accessToken = data.accessToken;
+  return data;
+}
+
 export const getProfile = () => call("/users/me").then((data) => data.user);
 export const updateName = (name) =>
   call("/users/me", { method: "PATCH", body: { name } }).then((data) => data.user);

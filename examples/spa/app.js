@@ -274,8 +274,54 @@ $("logout-all").addEventListener("click", () =>
   }),
 );
 
+// What a provider sign-in's failure (`?error=`) means for the user.
+const PROVIDER_ERRORS = {
+  account_exists:
+    "An account with this email exists. Log in with its password, then link the provider.",
+  provider_denied: "The sign-in was cancelled or refused at the provider.",
+  provider_unavailable: "The sign-in provider is not answering. Try again later.",
+};
+
+async function showProviders() {
+  const providers = await api.listProviders().catch(() => []);
+  const buttons = providers.map(({ name, label }) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.dataset.provider = name;
+    button.textContent = `Sign in with ${label}`;
+    button.addEventListener("click", () => {
+      // A navigation, not fetch: the provider's pages need the whole window.
+      window.location.assign(api.providerSignInUrl(name, window.location.origin + window.location.pathname));
+    });
+    return button;
+  });
+  $("provider-buttons").replaceChildren(...buttons);
+  $("providers").hidden = buttons.length === 0;
+}
+
+// Back from a provider: `?code=` to exchange once, or `?error=`; off the URL at once.
+async function finishProviderSignIn() {
+  const params = new URLSearchParams(window.location.search);
+  const code = params.get("code");
+  const error = params.get("error");
+  if (!code && !error) return false;
+  window.history.replaceState(null, "", window.location.pathname);
+  if (error) {
+    showLogin();
+    $("error").textContent = PROVIDER_ERRORS[error] || `The sign-in failed (${error}).`;
+    $("error").hidden = false;
+    return true;
+  }
+  const answer = await api.exchangeLoginCode(code);
+  if (answer.mfaRequired) askSecondFactor();
+  else await showProfile();
+  return true;
+}
+
 // A reload keeps the user logged in: the refresh cookie buys a new access token.
 run(async () => {
+  showProviders();
+  if (await finishProviderSignIn()) return;
   const link = emailLink();
   const loggedIn = await api.refresh();
   if (link) await followEmailLink(link);
