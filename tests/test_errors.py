@@ -77,7 +77,7 @@ def test_json_with_charset_is_accepted(client, make_user):
         '{"email": Infinity}',
         '{"email": -Infinity}',
         '{"email": "a@example.com", "email": "b@example.com", "password": "x"}',
-        '{"a": {"b": {"c": 1}}}',
+        '{"a": {"b": {"c": {"d": {"e": {"f": 1}}}}}}',
         "[" * 20000 + "]" * 20000,
         '{"a":' * 5000 + "1" + "}" * 5000,
         "\ufeff{}",
