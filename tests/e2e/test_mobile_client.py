@@ -11,7 +11,7 @@ import jwt
 
 from tests.e2e.conftest import ACCESS_TOKEN_TTL, PASSWORD
 from tests.servers import ROOT
-from tests.urls import ME
+from tests.urls import REFRESH
 
 CLIENT = ROOT / "examples" / "mobile_client.py"
 
@@ -78,10 +78,14 @@ def test_login_me_refresh_with_rotation_and_logout(live, new_user, api, tmp_path
     logout = run_client(live, token_file, "logout")
     assert logout.returncode == 0, logout.stderr
     assert not token_file.exists()
-    # The session is over on the server too, not only forgotten by the client.
-    response = api.get(
-        ME,
-        headers={"Authorization": f"Bearer {second['accessToken']}"},
+    # The session is over on the server too, not only forgotten by the client (its
+    # refresh token: the access token may have expired meanwhile, ACCESS_TOKEN_TTL).
+    response = api.post(
+        REFRESH,
+        headers={
+            "Authorization": f"Bearer {second['refreshToken']}",
+            "X-Auth-Mode": "bearer",
+        },
     )
     assert response.status_code == 401
     assert response.json()["code"] == "token_revoked"
