@@ -17,18 +17,29 @@ def origin(url):
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def try_it_out(page, operation_id, body=None):
-    """Expand an operation, run it from the page; the status it shows."""
+def open_operation(page, operation_id):
+    """Expand an operation and switch it to "Try it out"; its block."""
     block = page.locator(f"[id$='-{operation_id}']").first
     block.locator(".opblock-summary").click()
     block.get_by_role("button", name="Try it out").click()
-    if body is not None:
-        block.locator("textarea.body-param__text").fill(json.dumps(body))
+    return block
+
+
+def execute(block):
+    """Run an opened operation from the page; the status and body it shows."""
     block.get_by_role("button", name="Execute").click()
     status = block.locator(".live-responses-table tbody .response-col_status").first
     status.wait_for()
     text = block.locator(".live-responses-table tbody .response-col_description pre")
     return status.inner_text().strip(), text.first.inner_text()
+
+
+def try_it_out(page, operation_id, body=None):
+    """Expand an operation, run it from the page; the status it shows."""
+    block = open_operation(page, operation_id)
+    if body is not None:
+        block.locator("textarea.body-param__text").fill(json.dumps(body))
+    return execute(block)
 
 
 @pytest.fixture
@@ -57,10 +68,12 @@ def test_docs_page_works_offline_under_its_csp(docs, live):
 def test_docs_page_logs_in_and_calls_users_me(docs, new_user):
     page, seen = docs
     email = new_user()
+    # Opened first, so it runs right after login: the e2e access token lives 3 s.
+    me = open_operation(page, "getMe")
     status, _ = try_it_out(page, "login", {"email": email, "password": PASSWORD})
     assert status == "200"
     # The page authorized itself with the new access token (docs.js).
-    status, body = try_it_out(page, "getMe")
+    status, body = execute(me)
     assert status == "200"
     assert email in body
     # Cookie session: the browser sends the cookie, the page the CSRF header.
