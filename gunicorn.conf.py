@@ -24,7 +24,9 @@ class StopListeningWorker(ThreadWorker):
     (into the backlog), and those are reset when the worker exits, with their
     requests sent. A proxy may not resend such a POST. Closed at once (the master
     closes its own first), new connections are refused instead, which a proxy
-    passes to another host whatever the method (docs/deployment.md).
+    passes to another host whatever the method. Under systemd the socket belongs to
+    auth-server.socket and stays open: new connections wait there for the next
+    gunicorn instead (docs/deployment.md, rolling restart).
     """
 
     def set_accept_enabled(self, enabled):

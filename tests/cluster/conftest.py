@@ -28,6 +28,7 @@ from tests.cluster.deployment import (
     nginx_site,
     unit_environment,
     unit_exec_start,
+    unit_listen_stream,
 )
 from tests.helpers import run_apart, skip_or_fail
 from tests.servers import ROOT
@@ -202,6 +203,9 @@ class Host:
     settings: dict
     process: subprocess.Popen = None
     starts: int = 0
+    # auth-server.socket's listening socket, made at the first start, kept by this
+    # process (as by systemd) across restarts, closed when the host shuts down.
+    listener: socket.socket = None
 
     @property
     def url(self):
@@ -227,7 +231,7 @@ class Host:
             **written,
         }
 
-    def spawn(self, unit, argv, log_path):
+    def spawn(self, unit, argv, log_path, pass_fds=()):
         with open(log_path, "ab") as log:
             return remember(
                 subprocess.Popen(
@@ -237,13 +241,22 @@ class Host:
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
+                    pass_fds=pass_fds,
                 )
             )
 
     def launch(self):
         self.starts += 1
+        if self.listener is None:
+            address, port, backlog = unit_listen_stream("auth-server.socket")
+            self.listener = network.listening_socket(self.name, address, port, backlog)
         [argv] = unit_exec_start("auth-server.service")
-        self.process = self.spawn("auth-server.service", argv, self.log_path)
+        self.process = self.spawn(
+            "auth-server.service",
+            network.with_socket(self.listener, argv),
+            self.log_path,
+            pass_fds=(self.listener.fileno(),),
+        )
 
     def wait_serving(self):
         wait_for(self.serving, START_TIMEOUT, f"host {self.name}")
@@ -261,8 +274,16 @@ class Host:
         """systemctl stop: SIGTERM, gunicorn's graceful stop."""
         stop_group(self.process)
 
+    def shut_down(self):
+        """systemctl stop auth-server.service auth-server.socket."""
+        self.stop()
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
+
     def restart(self, **changes):
-        """systemctl restart with the env file changed (`changes`)."""
+        """systemctl restart (of the service: its socket stays), with the env file
+        changed (`changes`)."""
         self.settings.update(changes)
         self.stop()
         self.start()
@@ -450,7 +471,7 @@ def cluster():
         )
         for host in hosts.values():
             host.launch()
-            stack.callback(host.stop)
+            stack.callback(host.shut_down)
         for host in hosts.values():
             host.wait_serving()
         # The mail sender of its own (auth-server-mail.service) on host A.

@@ -42,6 +42,14 @@ def unit_exec_start(name):
     return [shlex.split(in_release(line)) for line in unit_settings(name)["ExecStart"]]
 
 
+def unit_listen_stream(name):
+    """(address, port, backlog) of a .socket unit's one `ListenStream=address:port`."""
+    settings = unit_settings(name)
+    [listen] = settings["ListenStream"]
+    address, _, port = listen.rpartition(":")
+    return address, int(port), int(settings.get("Backlog", ["128"])[0])
+
+
 def unit_environment(name, runtime_dir):
     """The unit's own `Environment=` lines; /run/auth-server is `runtime_dir`."""
     environment = {}

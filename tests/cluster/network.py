@@ -7,11 +7,15 @@ Inside a namespace 127.0.0.1 is the namespace's own loopback: the hosts reach
 PostgreSQL through its Unix socket and Redis and SMTP on the bridge address.
 """
 
+import ctypes
+import socket
 import subprocess
+import threading
 
 BRIDGE = "authc0"
 BRIDGE_ADDRESS = "10.77.0.1"
 PREFIX = 24
+CLONE_NEWNET = 0x40000000
 HOSTS = {"a": "10.77.0.11", "b": "10.77.0.12"}
 
 
@@ -53,3 +57,40 @@ def set_up():
 
 def in_namespace(host, argv):
     return ["ip", "netns", "exec", namespace(host), *argv]
+
+
+def listening_socket(host, address, port, backlog):
+    """A TCP socket listening in the host's namespace, held by this process as
+    systemd holds a .socket unit's: it outlives every gunicorn started on it.
+
+    Made in a thread of its own that enters the namespace (setns acts on the
+    calling thread only) and ends; the socket stays in the namespace it was made in.
+    """
+    made = {}
+
+    def inside():
+        libc = ctypes.CDLL(None, use_errno=True)
+        with open(f"/run/netns/{namespace(host)}") as target:
+            if libc.setns(target.fileno(), CLONE_NEWNET) != 0:
+                made["error"] = OSError(ctypes.get_errno(), "setns")
+                return
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((address, port))
+        listener.listen(backlog)
+        made["socket"] = listener
+
+    thread = threading.Thread(target=inside)
+    thread.start()
+    thread.join()
+    if "error" in made:
+        raise made["error"]
+    return made["socket"]
+
+
+def with_socket(listener, argv):
+    """argv started as systemd starts a socket-activated service: the socket as
+    fd 3, LISTEN_FDS=1 and LISTEN_PID its pid (the shell's, kept by exec)."""
+    script = 'exec 3<&"$1"; shift; export LISTEN_FDS=1 LISTEN_PID=$$; exec "$@"'
+    # bash, not sh: dash takes no descriptor above 9 in a redirection.
+    return ["bash", "-c", script, "listen", str(listener.fileno()), *argv]
