@@ -203,7 +203,11 @@ def gunicorn(app_spec, env, workdir, *, name, pythonpath=None):
     port = free_port()
     log_path = workdir / f"{name}.log"
     command = [PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py"]
-    command += ["--no-control-socket"]
+    # wrk opens its connections in one burst and keeps them: whichever worker wakes
+    # first would accept them all and the other idle. With SO_REUSEPORT each worker
+    # listens on its own socket and the kernel spreads the connections. (Behind
+    # nginx every request comes on a new connection, which spreads by itself.)
+    command += ["--no-control-socket", "--reuse-port"]
     if pythonpath:
         command += ["--pythonpath", str(pythonpath)]
     command.append(app_spec)
