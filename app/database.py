@@ -15,8 +15,8 @@ holds the lock only for its writes. PostgreSQL needs none of this: the option is
 ignored there.
 """
 
+import sqlite3
 import threading
-import weakref
 from contextlib import contextmanager
 
 from sqlalchemy import event
@@ -50,16 +50,68 @@ def read_session():
         yield session
 
 
+class WriterConnection(sqlite3.Connection):
+    """sqlite3's connection, which lets go of its process's writer lock only once its
+    COMMIT or ROLLBACK has returned (or it is closed).
+
+    SQLAlchemy's "commit" and "rollback" events fire before the driver's call: a lock
+    released there let the next writer of the process BEGIN IMMEDIATE while the
+    COMMIT was still to run, and it went to sleep in SQLite's busy handler. Made by
+    sqlite3.connect's documented `factory` argument (set in the "do_connect" event).
+    """
+
+    writer_lock = None
+    holds_writer_lock = False
+
+    def take_writer_lock(self):
+        if self.writer_lock.acquire(timeout=WRITE_QUEUE_SECONDS):
+            self.holds_writer_lock = True
+
+    def release_writer_lock(self):
+        if self.holds_writer_lock:
+            self.holds_writer_lock = False
+            self.writer_lock.release()
+
+    def commit(self):
+        try:
+            super().commit()
+        finally:
+            self.release_writer_lock()
+
+    def rollback(self):
+        try:
+            super().rollback()
+        finally:
+            self.release_writer_lock()
+
+    def close(self):
+        try:
+            super().close()
+        finally:
+            self.release_writer_lock()
+
+
 def configure_engine(engine):
     """WAL, a busy timeout, foreign keys and BEGIN IMMEDIATE on SQLite; else nothing."""
     if engine.dialect.name != "sqlite":
         return
+
+    # Writers of this process queue on this lock, held from BEGIN IMMEDIATE until
+    # the COMMIT or ROLLBACK has returned, rather than in SQLite's busy handler, whose
+    # sleeps (up to 100 ms a try) would land on every waiting writer. Other processes
+    # still meet in the busy handler.
+    writers = threading.Lock()
+
+    @event.listens_for(engine, "do_connect")
+    def _sqlite_factory(dialect, connection_record, cargs, cparams):
+        cparams["factory"] = WriterConnection
 
     @event.listens_for(engine, "connect")
     def _sqlite_connect(dbapi_connection, connection_record):
         # pysqlite would BEGIN (deferred) on its own, and only before a write; the
         # "begin" event below emits our BEGIN for every transaction instead.
         dbapi_connection.isolation_level = None
+        dbapi_connection.writer_lock = writers
         cursor = dbapi_connection.cursor()
         # WAL lets readers run beside the one writer; the busy timeout makes writers
         # wait their turn instead of failing with "database is locked".
@@ -69,33 +121,16 @@ def configure_engine(engine):
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    # Writers of this process queue on this lock, held from BEGIN IMMEDIATE to the
-    # end of the transaction, rather than in SQLite's busy handler, whose sleeps (up
-    # to 100 ms a try) would land on every waiting writer. Other processes still
-    # meet in the busy handler. The holders are tracked by Connection object, not in
-    # its pool record (an invalidated connection cannot be asked), so the lock is
-    # released whatever became of the connection.
-    writers = threading.Lock()
-    holders = weakref.WeakSet()
-
     @event.listens_for(engine, "begin")
     def _sqlite_begin(connection):
         if connection.get_execution_options().get(READ_ONLY_OPTION):
             # No BEGIN at all: each read statement is its own consistent snapshot
             # (the read paths run one query), and a round trip per request is saved.
             return
-        if writers.acquire(timeout=WRITE_QUEUE_SECONDS):
-            holders.add(connection)
+        dbapi_connection = connection.connection.dbapi_connection
+        dbapi_connection.take_writer_lock()
         try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
-            _release(connection)
+            dbapi_connection.release_writer_lock()
             raise
-
-    def _release(connection, *args):
-        if connection in holders:
-            holders.discard(connection)
-            writers.release()
-
-    event.listen(engine, "commit", _release)
-    event.listen(engine, "rollback", _release)
