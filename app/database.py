@@ -11,8 +11,10 @@ Reads need no write lock: a read-only path opens its connection with
 without BEGIN (each one its own snapshot), beside any writer thanks to WAL, and must
 not write. Services read
 there what they check before slow work (bcrypt), so the write transaction that follows
-holds the lock only for its writes. PostgreSQL needs none of this: the option is
-ignored there.
+holds the lock only for its writes. A write that is one statement (the refresh's
+rotation) can run as its own transaction, `single_statement_connection()`: SQLite
+then locks the database only inside that one call. PostgreSQL needs none of this:
+the options are ignored there.
 """
 
 import sqlite3
@@ -27,6 +29,9 @@ from app.extensions import db
 # Execution option of a connection that only reads (no BEGIN on SQLite).
 READ_ONLY_OPTION = "auth_read_only"
 READ_ONLY = {READ_ONLY_OPTION: True}
+# Execution option of a connection for one write statement that is its own
+# transaction (no BEGIN on SQLite): `single_statement_connection()`.
+SINGLE_STATEMENT_OPTION = "auth_single_statement"
 # Past this wait for the process's writer lock, BEGIN IMMEDIATE goes to SQLite's own
 # busy handler (busy_timeout) rather than waiting here for ever.
 WRITE_QUEUE_SECONDS = 10
@@ -91,6 +96,21 @@ class WriterConnection(sqlite3.Connection):
             self.release_writer_lock()
 
 
+@contextmanager
+def single_statement_connection():
+    """A connection for one write statement that is its own transaction.
+
+    On SQLite the statement runs without BEGIN: SQLite takes its write lock and
+    commits inside that one call, which runs without the GIL, and this thread holds
+    the process's writer lock just as long. In a transaction each statement, and the
+    COMMIT, hands the GIL back and waits to get it again while the database stays
+    locked for every process. The caller still calls `commit()` (a no-op there) and
+    must run exactly one statement. PostgreSQL: an ordinary transaction.
+    """
+    with db.engine.connect() as connection:
+        yield connection.execution_options(**{SINGLE_STATEMENT_OPTION: True})
+
+
 def configure_engine(engine):
     """WAL, a busy timeout, foreign keys and BEGIN IMMEDIATE on SQLite; else nothing."""
     if engine.dialect.name != "sqlite":
@@ -123,10 +143,13 @@ def configure_engine(engine):
 
     @event.listens_for(engine, "begin")
     def _sqlite_begin(connection):
-        if connection.get_execution_options().get(READ_ONLY_OPTION):
+        options = connection.get_execution_options()
+        if options.get(READ_ONLY_OPTION):
             # No BEGIN at all: each read statement is its own consistent snapshot
             # (the read paths run one query), and a round trip per request is saved.
             return
+        if options.get(SINGLE_STATEMENT_OPTION):
+            return  # the statement is its own transaction (below)
         dbapi_connection = connection.connection.dbapi_connection
         dbapi_connection.take_writer_lock()
         try:
@@ -134,3 +157,21 @@ def configure_engine(engine):
         except BaseException:
             dbapi_connection.release_writer_lock()
             raise
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _single_statement_lock(connection, cursor, statement, *args):
+        if connection.get_execution_options().get(SINGLE_STATEMENT_OPTION):
+            connection.connection.dbapi_connection.take_writer_lock()
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _single_statement_done(connection, cursor, statement, *args):
+        if connection.get_execution_options().get(SINGLE_STATEMENT_OPTION):
+            connection.connection.dbapi_connection.release_writer_lock()
+
+    @event.listens_for(engine, "handle_error")
+    def _single_statement_failed(context):
+        connection = context.connection
+        if connection is not None and not connection.invalidated:
+            dbapi_connection = connection.connection.dbapi_connection
+            if isinstance(dbapi_connection, WriterConnection):
+                dbapi_connection.release_writer_lock()

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, delete, or_, select, update
 from app import clock, events
 from app.auth import alerts, revocations
 from app.auth.tokens import new_jti, session_id_of
-from app.database import read_connection
+from app.database import read_connection, single_statement_connection
 from app.errors import (
     AccountDisabled,
     EmailUnverified,
@@ -198,17 +198,21 @@ def rotate_refresh_token(*, claims, transport):
         return keep_refresh_token(user_session, presented=presented, now=now)
 
     next_jti = new_jti()
-    result = db.session.connection().execute(
-        ROTATE_STATEMENT,
-        {
-            "session_id": session_id,
-            "presented_jti": presented,
-            "next_jti": next_jti,
-            "rotated": now,
-        },
-    )
-    if result.rowcount == 1:
-        db.session.commit()
+    # The rotation is one statement, its own transaction: the shortest write lock.
+    with single_statement_connection() as connection:
+        result = connection.execute(
+            ROTATE_STATEMENT,
+            {
+                "session_id": session_id,
+                "presented_jti": presented,
+                "next_jti": next_jti,
+                "rotated": now,
+            },
+        )
+        rotated = result.rowcount == 1
+        if rotated:
+            connection.commit()
+    if rotated:
         events.emit(events.REFRESHED, session_id=str(session_id))
         # The row now holds what the UPDATE wrote: no second read to learn it.
         rotated_state = replace(
@@ -220,7 +224,9 @@ def rotate_refresh_token(*, claims, transport):
         return Refreshed(session=rotated_state, rotated=True)
 
     # Another refresh rotated first, or the session ended (or the account was
-    # deleted) meanwhile: read what is there now (in the write transaction).
+    # deleted) meanwhile: read what is there now, in a write transaction that also
+    # revokes on reuse. (A rotation landing between the UPDATE and this read makes
+    # the presented token two behind: reuse, as if this request had come later.)
     user_session = _session_state(db.session.connection(), session_id)
     if user_session is None or user_session.revoked_at is not None:
         db.session.rollback()
