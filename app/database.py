@@ -101,14 +101,24 @@ def single_statement_connection():
     """A connection for one write statement that is its own transaction.
 
     On SQLite the statement runs without BEGIN: SQLite takes its write lock and
-    commits inside that one call, which runs without the GIL, and this thread holds
-    the process's writer lock just as long. In a transaction each statement, and the
+    commits inside that one call, which runs without the GIL; this thread holds the
+    process's writer lock around it. In a transaction each statement, and the
     COMMIT, hands the GIL back and waits to get it again while the database stays
     locked for every process. The caller still calls `commit()` (a no-op there) and
     must run exactly one statement. PostgreSQL: an ordinary transaction.
     """
     with db.engine.connect() as connection:
-        yield connection.execution_options(**{SINGLE_STATEMENT_OPTION: True})
+        connection.execution_options(**{SINGLE_STATEMENT_OPTION: True})
+        dbapi_connection = connection.connection.dbapi_connection
+        if not isinstance(dbapi_connection, WriterConnection):
+            yield connection  # PostgreSQL
+            return
+        # This process's other writers wait here rather than in SQLite's busy handler.
+        dbapi_connection.take_writer_lock()
+        try:
+            yield connection
+        finally:
+            dbapi_connection.release_writer_lock()
 
 
 def configure_engine(engine):
@@ -149,7 +159,7 @@ def configure_engine(engine):
             # (the read paths run one query), and a round trip per request is saved.
             return
         if options.get(SINGLE_STATEMENT_OPTION):
-            return  # the statement is its own transaction (below)
+            return  # the statement is its own transaction
         dbapi_connection = connection.connection.dbapi_connection
         dbapi_connection.take_writer_lock()
         try:
@@ -157,21 +167,3 @@ def configure_engine(engine):
         except BaseException:
             dbapi_connection.release_writer_lock()
             raise
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def _single_statement_lock(connection, cursor, statement, *args):
-        if connection.get_execution_options().get(SINGLE_STATEMENT_OPTION):
-            connection.connection.dbapi_connection.take_writer_lock()
-
-    @event.listens_for(engine, "after_cursor_execute")
-    def _single_statement_done(connection, cursor, statement, *args):
-        if connection.get_execution_options().get(SINGLE_STATEMENT_OPTION):
-            connection.connection.dbapi_connection.release_writer_lock()
-
-    @event.listens_for(engine, "handle_error")
-    def _single_statement_failed(context):
-        connection = context.connection
-        if connection is not None and not connection.invalidated:
-            dbapi_connection = connection.connection.dbapi_connection
-            if isinstance(dbapi_connection, WriterConnection):
-                dbapi_connection.release_writer_lock()
