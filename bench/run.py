@@ -570,43 +570,36 @@ def bench_app(env, workdir, figures, bare=None):
             # The references are the same cheap traffic without the logins: what the
             # flood adds is what it measures. (/health alone on an idle server
             # would also count /users/me's load on the two cores against it.)
-            print(
-                f"  GET /users/me ({FLOOD_ME_CONNECTIONS} connections) and GET /health "
-                f"({HEALTH_CONNECTIONS}), no logins, {DURATION} s",
-                flush=True,
+            figures["me_alone"], figures["health_alone"], _ = cheap_traffic(
+                srv, url, tokens, "no logins"
             )
-            settle(srv)
-            me = wrk(url, "users_me.lua", FLOOD_ME_CONNECTIONS, DURATION, tokens)
-            health = wrk(url, "bare.lua", HEALTH_CONNECTIONS, DURATION, "/health")
-            figures["me_alone"] = collect(
-                me, "GET /users/me, no logins", FLOOD_ME_CONNECTIONS
-            )
-            figures["health_alone"] = collect(
-                health, "GET /health beside it, no logins", HEALTH_CONNECTIONS
-            )
-            print(
-                f"  login flood ({FLOOD_CONNECTIONS} connections) beside "
-                f"GET /users/me ({FLOOD_ME_CONNECTIONS} connections) and GET /health "
-                f"({HEALTH_CONNECTIONS}), {DURATION} s",
-                flush=True,
-            )
-            settle(srv)
-            flood = wrk(url, "login.lua", FLOOD_CONNECTIONS, DURATION, logins)
-            me = wrk(url, "users_me.lua", FLOOD_ME_CONNECTIONS, DURATION, tokens)
-            health = wrk(url, "bare.lua", HEALTH_CONNECTIONS, DURATION, "/health")
-            figures["me_flood"] = collect(
-                me, "GET /users/me under login flood", FLOOD_ME_CONNECTIONS
-            )
-            figures["health_flood"] = collect(
-                health, "GET /health under login flood", HEALTH_CONNECTIONS
-            )
-            figures["flood"] = collect(
-                flood, "login flood (beside /users/me)", FLOOD_CONNECTIONS
+            figures["me_flood"], figures["health_flood"], figures["flood"] = (
+                cheap_traffic(srv, url, tokens, "under login flood", logins)
             )
         settle(srv)
         figures["rss"] = {pid: rss_mb(pid) for pid in srv.worker_pids()}
         figures["pss"] = {pid: pss_mb(pid) for pid in srv.worker_pids()}
         figures["server_log_bytes"] = srv.log_path.stat().st_size
+
+
+def cheap_traffic(srv, url, tokens, label, logins=None):
+    """GET /users/me and GET /health at once (and the login flood, with `logins`)."""
+    flooded = f"login flood ({FLOOD_CONNECTIONS} connections) beside " if logins else ""
+    print(
+        f"  {flooded}GET /users/me ({FLOOD_ME_CONNECTIONS} connections) and GET "
+        f"/health ({HEALTH_CONNECTIONS}), {label}, {DURATION} s",
+        flush=True,
+    )
+    settle(srv)
+    flood = logins and wrk(url, "login.lua", FLOOD_CONNECTIONS, DURATION, logins)
+    me = wrk(url, "users_me.lua", FLOOD_ME_CONNECTIONS, DURATION, tokens)
+    health = wrk(url, "bare.lua", HEALTH_CONNECTIONS, DURATION, "/health")
+    health_name = "GET /health " + ("beside it, " if not logins else "") + label
+    return (
+        collect(me, f"GET /users/me, {label}", FLOOD_ME_CONNECTIONS),
+        collect(health, health_name, HEALTH_CONNECTIONS),
+        logins and collect(flood, "login flood (beside /users/me)", FLOOD_CONNECTIONS),
+    )
 
 
 def fmt_rate(value):

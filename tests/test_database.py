@@ -8,9 +8,10 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import event, func, select, text, update
+from sqlalchemy.exc import OperationalError
 
-from app.database import read_connection
+from app.database import read_connection, single_statement_connection
 from app.extensions import db
 from app.models import User
 from tests.helpers import sent_statements
@@ -92,3 +93,59 @@ def test_the_access_check_does_not_wait_for_a_writer(app, auth):
         assert response.status_code == 200, response.get_json()
         assert time.monotonic() - started < 1
         writer.rollback()
+
+
+def writer_lock_held():
+    """Whether this process's SQLite writer lock is taken (by anyone)."""
+    with db.engine.connect() as connection:
+        return connection.connection.dbapi_connection.writer_lock.locked()
+
+
+def test_the_writer_lock_is_held_until_commit_has_returned(app, make_user):
+    user = make_user()
+    seen = {}
+
+    def on_commit(connection):
+        # SQLAlchemy's commit event fires before the driver's COMMIT.
+        seen["during"] = connection.connection.dbapi_connection.writer_lock.locked()
+
+    with app.app_context():
+        event.listen(db.engine, "commit", on_commit)
+        try:
+            db.session.execute(
+                update(User).where(User.id == user.id).values(name="Renamed")
+            )
+            assert writer_lock_held()
+            db.session.commit()
+        finally:
+            event.remove(db.engine, "commit", on_commit)
+        assert seen == {"during": True}
+        assert not writer_lock_held()
+        db.session.execute(update(User).where(User.id == user.id).values(name="Again"))
+        db.session.rollback()
+        assert not writer_lock_held()
+
+
+def test_a_single_statement_write_sends_no_begin_and_lets_go_of_the_lock(
+    app, make_user, begins
+):
+    user = make_user()
+    begins.clear()
+    with app.app_context():
+        with single_statement_connection() as connection:
+            assert writer_lock_held()
+            connection.execute(
+                update(User).where(User.id == user.id).values(name="Single")
+            )
+            connection.commit()
+        assert not writer_lock_held()
+        assert begins == []
+        # A failed statement lets go of it too.
+        with pytest.raises(OperationalError):
+            with single_statement_connection() as connection:
+                connection.execute(text("UPDATE no_such_table SET x = 1"))
+        assert not writer_lock_held()
+        with read_connection() as connection:
+            name = connection.scalar(select(User.name).where(User.id == user.id))
+    assert name == "Single"
+    assert begins == []
